@@ -1,0 +1,1 @@
+"""The art: one sub-package per stage (poem, image, mood), engines behind small Protocols."""

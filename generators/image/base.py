@@ -1,0 +1,36 @@
+"""The image stage: what a painter returns and the Protocol every painter follows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from generators.poem.base import Poem
+
+
+@dataclass(frozen=True)
+class Painting:
+    """An RGB image painted from a poem, with the prompt or scene description behind it."""
+
+    image: Image
+    prompt: str
+    engine: str
+    model: str | None = None
+    # A short plain-English description of what is shown, for alt text.
+    description: str = ""
+
+
+@runtime_checkable
+class Painter(Protocol):
+    """Paints a square RGB image of `size` pixels from a poem, deterministically per seed.
+
+    The result is never blank or black: a painter that cannot make a usable image raises
+    `GenerationError`.
+    """
+
+    name: str
+
+    def paint(self, poem: Poem, *, size: int, seed: int) -> Painting: ...

@@ -1,0 +1,34 @@
+"""Shared fixtures: no test may reach the real network; each test gets its own DATA_DIR."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_socket import disable_socket, enable_socket
+
+
+@pytest.fixture(autouse=True)
+def _forbid_network() -> Iterator[None]:
+    # Unix sockets stay allowed (asyncio self-pipes); any inet socket raises SocketBlockedError.
+    disable_socket(allow_unix_socket=True)
+    yield
+    enable_socket()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Settings read the environment and .env: keep the developer's own out of the tests.
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("TWITTER_", "INSTAGRAM_", "KAVI_")) or name in {
+            "DATA_DIR", "DATABASE_URL", "POST_SCHEDULE", "PUBLISHERS", "POEM_ENGINE",
+            "IMAGE_ENGINE", "STYLE_ENGINE", "POEM_MODEL", "IMAGE_MODEL", "MOODS", "STYLE_DIR",
+            "IMAGE_SIZE", "TORCH_DEVICE", "TORCH_DTYPE", "HASHTAGS", "SIGNATURE",
+        }:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.chdir(tmp_path)
