@@ -1,0 +1,176 @@
+"""The chain: poem -> painting -> mood stylization -> Artwork, with engines chosen by name."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.artwork import Artwork
+from bot.captions import build_alt_text, build_caption
+from bot.errors import ConfigError, GenerationError
+from generators.mood.moods import draw_mood, get_mood
+from generators.registry import EngineOptions, Stage, engines, get_engine_spec
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NEURAL_PACKAGES = ("torch", "transformers", "diffusers")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """Which engine a stage will use, with which model, and why."""
+
+    stage: Stage
+    name: str
+    model: str | None
+    neural: bool
+    reason: str
+
+
+@dataclass
+class ChainResult:
+    """What one run of the chain made: the artwork value and its two images."""
+
+    artwork: Artwork
+    image: Image
+    painting: Image
+
+
+def _setting_for(stage: Stage, settings: Settings) -> tuple[str, str]:
+    if stage == "poem":
+        return settings.poem_engine, settings.poem_model
+    if stage == "image":
+        return settings.image_engine, settings.image_model
+    # The neural stylist repaints with the image model's own components.
+    return settings.style_engine, settings.image_model
+
+
+def missing_neural_packages() -> list[str]:
+    return [name for name in NEURAL_PACKAGES if importlib.util.find_spec(name) is None]
+
+
+def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
+    """Resolve `auto` (or check a named engine) without loading or downloading anything."""
+    requested, model = _setting_for(stage, settings)
+    if requested != "auto":
+        spec = get_engine_spec(stage, requested)
+        if spec.neural:
+            missing = missing_neural_packages()
+            if missing:
+                raise ConfigError(
+                    f"{stage.upper() if stage != 'mood' else 'STYLE'}_ENGINE={requested} needs the "
+                    f"neural extra ({', '.join(missing)} missing): pip install 'kavi[neural]'"
+                )
+        return EngineChoice(
+            stage, spec.name, model if spec.neural else None, spec.neural, "chosen in settings"
+        )
+    offline = next(s for s in engines(stage) if not s.neural)
+    neural = [s for s in engines(stage) if s.neural]
+    reason = "no neural engine registered"
+    for spec in neural:
+        missing = missing_neural_packages()
+        if missing:
+            reason = f"the neural extra is not installed ({', '.join(missing)} missing)"
+            break
+        available, why = spec.weights_available(model) if spec.weights_available else (False, "")
+        if available:
+            return EngineChoice(stage, spec.name, model, True, f"auto: {model} {why}")
+        reason = f"{model} {why}"
+    return EngineChoice(stage, offline.name, None, False, f"auto: offline engine, because {reason}")
+
+
+def resolve_engines(settings: Settings) -> dict[Stage, EngineChoice]:
+    return {stage: resolve_engine(stage, settings) for stage in ("poem", "image", "mood")}
+
+
+def engine_options(choice: EngineChoice, settings: Settings) -> EngineOptions:
+    params: dict[str, Any] = {}
+    if choice.stage == "poem":
+        params = {"max_attempts": 6, "fallback": settings.poem_fallback}
+    elif choice.stage == "image":
+        params = {"steps": settings.image_steps, "tiny_vae": settings.tiny_vae,
+                  "compile": settings.torch_compile}
+    else:
+        params = {"strength": settings.style_strength, "steps": settings.image_steps,
+                  "tiny_vae": settings.tiny_vae, "compile": settings.torch_compile}
+    return EngineOptions(
+        model=choice.model, device=settings.torch_device, dtype=settings.torch_dtype, params=params
+    )
+
+
+class Chain:
+    """Runs the three stages; engines are built once and kept warm for later runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.choices = resolve_engines(settings)
+        for choice in self.choices.values():
+            log.info("stage %s uses engine %s (%s)", choice.stage, choice.name, choice.reason)
+        self._engines: dict[Stage, Any] = {}
+
+    def engine(self, stage: Stage) -> Any:
+        if stage not in self._engines:
+            choice = self.choices[stage]
+            spec = get_engine_spec(stage, choice.name)
+            self._engines[stage] = spec.factory(engine_options(choice, self.settings))
+        return self._engines[stage]
+
+    def run(self, *, seed: int, mood: str | None = None) -> ChainResult:
+        """Write, paint and recolour one artwork, reproducibly for `seed`."""
+        if seed < 0:
+            raise ValueError(f"`seed` must be a non-negative integer, got {seed}")
+        settings = self.settings
+        chosen_mood = get_mood(mood) if mood else draw_mood(seed, settings.enabled_moods)
+        timings: dict[str, float] = {}
+
+        start = time.perf_counter()
+        poem = self.engine("poem").write(seed=seed)
+        timings["poem_s"] = round(time.perf_counter() - start, 4)
+
+        start = time.perf_counter()
+        painting = self.engine("image").paint(poem, size=settings.image_size, seed=seed)
+        timings["image_s"] = round(time.perf_counter() - start, 4)
+
+        start = time.perf_counter()
+        styled = self.engine("mood").stylize(
+            painting.image, chosen_mood, seed=seed, style_dir=settings.style_dir
+        )
+        timings["mood_s"] = round(time.perf_counter() - start, 4)
+
+        from generators.image.quality import image_problem
+
+        problem = image_problem(styled.image)
+        if problem:
+            raise GenerationError(f"the finished artwork is unusable: {problem}")
+
+        caption = build_caption(
+            poem.lines, chosen_mood.phrase, hashtags=settings.hashtag_list, signature=settings.signature
+        )
+        artwork = Artwork(
+            seed=seed,
+            poem=poem.text,
+            season=poem.season,
+            poem_engine=poem.engine,
+            poem_model=poem.model,
+            prompt=styled.prompt and f"{painting.prompt} | {styled.prompt}" or painting.prompt,
+            description=painting.description,
+            image_engine=painting.engine,
+            image_model=painting.model,
+            mood=chosen_mood.name,
+            style_engine=styled.engine,
+            style_model=styled.model,
+            style_reference=str(styled.style_reference) if styled.style_reference else None,
+            caption=caption,
+            alt_text=build_alt_text(painting.description, poem.lines, chosen_mood.phrase),
+            timings=timings,
+            engine_notes={c.stage: f"{c.name}: {c.reason}" for c in self.choices.values()},
+        )
+        return ChainResult(artwork=artwork, image=styled.image, painting=painting.image)

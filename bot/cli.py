@@ -1,0 +1,228 @@
+"""The command line: parse, wire, and turn errors into exit codes (0 done, 1 failed, 2 usage)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.errors import ConfigError, KaviError
+
+if TYPE_CHECKING:
+    from bot.service import Kavi, RunReport
+    from bot.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """Kavi, an autonomous AI poet-painter: writes a haiku, paints it, recolours it in a
+mood, archives it and posts it. Settings come from the environment and .env (see README)."""
+
+EPILOG = """examples:
+  python -m bot --post-now --dry-run          make an artwork and preview it; nothing is sent
+  python -m bot --post-now --seed 7           reproduce seed 7 and post it
+  python -m bot history                       the archive
+  python -m bot show 3                        one artwork and its posts
+"""
+
+
+class UsageError(ConfigError):
+    """The command line itself is wrong."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kavi", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--post-now", action="store_true", help="run the chain once now and publish")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="preview instead of posting: write upload-ready files and a page")
+    parser.add_argument("--seed", type=_seed, help="seed for a reproducible artwork")
+    parser.add_argument("--mood", help="mood to paint in (default: drawn at random from MOODS)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    history = commands.add_parser("history", help="list archived artworks, newest first")
+    history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    show = commands.add_parser("show", help="show one artwork and its posts")
+    show.add_argument("id", type=int, help="artwork id (see history)")
+    models = commands.add_parser("models", help="list or fetch the neural models")
+    models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    models_commands.add_parser("list", help="which engine each stage will use, and why")
+    models_commands.add_parser("pull", help="download the configured models (needs network)")
+    return parser
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= value <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2**31 - 1}, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.post_now and not args.command:
+        if args.dry_run or args.seed is not None or args.mood:
+            parser.error("--dry-run, --seed and --mood go with --post-now")
+        parser.print_help()
+        return EXIT_USAGE
+    settings: Settings | None = None
+    try:
+        from bot.settings import load_settings
+
+        settings = load_settings()
+        return _dispatch(args, settings)
+    except ConfigError as exc:
+        _report_error(exc, settings, config=True)
+        return EXIT_USAGE
+    except KaviError as exc:
+        _report_error(exc, settings, config=False)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - the edge: every failure becomes a message
+        _report_error(exc, settings, config=False, unexpected=True)
+        return EXIT_FAILED
+
+
+def _report_error(
+    exc: BaseException, settings: Settings | None, *, config: bool, unexpected: bool = False
+) -> None:
+    from bot.settings import env_flag
+
+    if env_flag("KAVI_DEBUG"):
+        raise exc
+    message = str(exc) or type(exc).__name__
+    if settings is not None:
+        from bot.logs import RedactSecrets
+
+        message = RedactSecrets(settings.secret_values()).redact(message)
+    label = "configuration error" if config else "error"
+    if unexpected:
+        message = f"{type(exc).__name__}: {message} (set KAVI_DEBUG=1 for a traceback)"
+    print(f"kavi: {label}: {message}", file=sys.stderr)
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.secret_values())
+    if args.mood:
+        from generators.mood.moods import get_mood
+
+        get_mood(args.mood)
+    if args.command == "models":
+        return _models(args, settings)
+    if args.post_now and not args.dry_run and not settings.publishers:
+        raise ConfigError(
+            "no publisher is enabled: set PUBLISHERS=twitter,instagram (with their credentials) "
+            "in .env, or add --dry-run to preview without posting"
+        )
+    from bot.service import Kavi
+
+    kavi = Kavi(settings)
+    try:
+        if args.post_now:
+            report = kavi.post_now(dry_run=args.dry_run, seed=args.seed, mood=args.mood)
+            _print_report(kavi, report, dry_run=args.dry_run)
+            return EXIT_OK if report.ok else EXIT_FAILED
+        if args.command == "history":
+            return _history(kavi, args.limit)
+        if args.command == "show":
+            return _show(kavi, args.id)
+    finally:
+        kavi.close()
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def _print_report(kavi: Kavi, report: RunReport, *, dry_run: bool) -> None:
+    artwork = report.result.artwork
+    data_dir = kavi.settings.data_dir
+    print(f"Artwork {artwork.id} (seed {artwork.seed}, mood {artwork.mood})")
+    for line in artwork.poem_lines:
+        print(f"    {line}")
+    print(f"  engines: poem {artwork.poem_engine} \u00b7 image {artwork.image_engine} "
+          f"\u00b7 style {artwork.style_engine}")
+    if artwork.image_path:
+        print(f"  image:   {data_dir / artwork.image_path}")
+    if report.preview:
+        print(f"  preview: {report.preview.page}")
+        for platform, path in report.preview.files.items():
+            print(f"    {platform}: {path}")
+    for platform, outcome in report.outcomes.items():
+        print(f"  {platform}: {outcome}")
+    for platform, error in report.failed.items():
+        print(f"  {platform}: FAILED \u2014 {error}")
+    if dry_run:
+        print("Nothing was posted (dry run).")
+
+
+def _history(kavi: Kavi, limit: int) -> int:
+    from storage.repository import list_artworks
+
+    artworks = list_artworks(kavi.db, limit=limit)
+    if not artworks:
+        print("No artworks yet: run `python -m bot --post-now --dry-run` to make one.")
+        return EXIT_OK
+    for artwork in artworks:
+        when = artwork.created_at.strftime("%Y-%m-%d %H:%M") if artwork.created_at else "?"
+        first_line = artwork.poem_lines[0] if artwork.poem_lines else ""
+        print(f"{artwork.id:>5}  {when}  {artwork.mood:<16} seed {artwork.seed:<10}  {first_line}")
+    return EXIT_OK
+
+
+def _show(kavi: Kavi, artwork_id: int) -> int:
+    from storage.repository import get_artwork, posts_for_artwork
+
+    artwork = get_artwork(kavi.db, artwork_id)
+    print(f"Artwork {artwork.id} \u2014 {artwork.created_at:%Y-%m-%d %H:%M %Z}" if artwork.created_at
+          else f"Artwork {artwork.id}")
+    print()
+    for line in artwork.poem_lines:
+        print(f"    {line}")
+    print()
+    rows = [
+        ("seed", str(artwork.seed)),
+        ("mood", artwork.mood),
+        ("poem", f"{artwork.poem_engine} {artwork.poem_model or ''}".strip()),
+        ("image", f"{artwork.image_engine} {artwork.image_model or ''}".strip()),
+        ("style", f"{artwork.style_engine} {artwork.style_model or ''}".strip()),
+        ("style reference", artwork.style_reference or "(mood palette)"),
+        ("file", str(kavi.settings.data_dir / artwork.image_path) if artwork.image_path else "-"),
+        ("size", f"{artwork.width}x{artwork.height}"),
+        ("prompt", artwork.prompt),
+        ("alt text", artwork.alt_text),
+    ]
+    for name, value in rows:
+        print(f"  {name + ':':<17}{value}")
+    print("\n  caption:")
+    for line in artwork.caption.splitlines():
+        print(f"    {line}")
+    posts = posts_for_artwork(kavi.db, artwork_id)
+    print("\n  posts:" if posts else "\n  posts: none")
+    for post in posts:
+        where = post.remote_url or post.remote_id or ""
+        error = f" \u2014 {post.last_error}" if post.last_error else ""
+        print(f"    {post.platform:<10} {post.state.value:<8} {where}{error}")
+    return EXIT_OK
+
+
+def _models(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chain import resolve_engines
+
+    if args.models_command == "list":
+        for choice in resolve_engines(settings).values():
+            model = f" ({choice.model})" if choice.model else ""
+            print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
+        return EXIT_OK
+    from generators.models import pull_models
+
+    wanted = [settings.poem_model, settings.image_model]
+    for path in pull_models(wanted):
+        print(f"ready: {path}")
+    return EXIT_OK

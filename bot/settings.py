@@ -1,0 +1,215 @@
+"""Kavi's typed settings, read from the environment and `.env`, validated at start."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+PUBLISHER_NAMES = ("twitter", "instagram")
+ENGINE_CHOICES = {
+    "poem": ("auto", "grammar", "llm"),
+    "image": ("auto", "procedural", "diffusion"),
+    "mood": ("auto", "classic", "diffusion"),
+}
+DEFAULT_POEM_MODEL = "HuggingFaceTB/SmolLM2-360M-Instruct"
+DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
+DEFAULT_HASHTAGS = "#haiku #aiart #generativeart #poetry #kavi"
+
+Device = Literal["auto", "cuda", "cpu", "mps"]
+DType = Literal["auto", "float32", "bfloat16", "float16"]
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip().lower() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting Kavi reads; names are the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    tz: str = "UTC"
+    post_schedule: str = "0 9 * * *"
+    misfire_grace_hours: float = Field(default=6.0, ge=0, le=23)
+
+    poem_engine: str = "auto"
+    image_engine: str = "auto"
+    style_engine: str = "auto"
+    poem_model: str = DEFAULT_POEM_MODEL
+    image_model: str = DEFAULT_IMAGE_MODEL
+    tiny_vae: str = "auto"
+    torch_device: Device = "auto"
+    torch_dtype: DType = "auto"
+    torch_compile: bool = False
+    image_steps: int = Field(default=2, ge=1, le=50)
+    style_strength: float = Field(default=0.35, ge=0.0, le=1.0)
+    poem_fallback: bool = True
+
+    image_size: int = Field(default=1024, ge=256, le=2048)
+    moods: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    style_dir: Path | None = None
+
+    publishers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    twitter_api_key: SecretStr | None = None
+    twitter_api_secret: SecretStr | None = None
+    twitter_access_token: SecretStr | None = None
+    twitter_access_token_secret: SecretStr | None = None
+    instagram_username: str | None = None
+    instagram_password: SecretStr | None = None
+    instagram_totp_secret: SecretStr | None = None
+
+    hashtags: str = DEFAULT_HASHTAGS
+    signature: str = "— Kavi, an AI poet-painter"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("moods", "publishers", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("log_level", "torch_device", "torch_dtype", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Paris"
+            ) from None
+        return value
+
+    @field_validator("post_schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from bot.schedule import parse_cron
+
+        parse_cron(value, "UTC")
+        return value
+
+    @field_validator("poem_engine", "image_engine", "style_engine", mode="before")
+    @classmethod
+    def _engine(cls, value: Any, info: Any) -> Any:
+        stage = {"poem_engine": "poem", "image_engine": "image", "style_engine": "mood"}[
+            info.field_name
+        ]
+        name = str(value).strip().lower()
+        if name not in ENGINE_CHOICES[stage]:
+            raise ValueError(
+                f"unknown engine {value!r}; choose one of: {', '.join(ENGINE_CHOICES[stage])}"
+            )
+        return name
+
+    @field_validator("moods")
+    @classmethod
+    def _moods(cls, value: list[str]) -> list[str]:
+        from generators.mood.moods import MOOD_NAMES
+
+        unknown = [m for m in value if m not in MOOD_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown mood {unknown[0]!r}; choose from: {', '.join(MOOD_NAMES)}"
+            )
+        return value
+
+    @field_validator("publishers")
+    @classmethod
+    def _publishers(cls, value: list[str]) -> list[str]:
+        unknown = [p for p in value if p not in PUBLISHER_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown publisher {unknown[0]!r}; choose from: {', '.join(PUBLISHER_NAMES)}"
+            )
+        return list(dict.fromkeys(value))
+
+    @field_validator("style_dir")
+    @classmethod
+    def _style_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{str(value)!r} is not a folder")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_writable(cls, value: Path) -> Path:
+        path = value.expanduser()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise ValueError(
+                f"{str(path)!r} is not a writable folder ({exc.strerror or exc})"
+            ) from None
+        return path.resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'kavi.db'}"
+
+    @property
+    def enabled_moods(self) -> tuple[str, ...]:
+        from generators.mood.moods import MOOD_NAMES
+
+        return tuple(self.moods) if self.moods else MOOD_NAMES
+
+    @property
+    def hashtag_list(self) -> list[str]:
+        tags = [t if t.startswith("#") else f"#{t}" for t in self.hashtags.replace(",", " ").split()]
+        return list(dict.fromkeys(tags))
+
+    def secret_values(self) -> list[str]:
+        """The configured secret values, so logs and outputs can be scanned and redacted."""
+        secrets = [
+            self.twitter_api_key, self.twitter_api_secret, self.twitter_access_token,
+            self.twitter_access_token_secret, self.instagram_password, self.instagram_totp_secret,
+        ]
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise ConfigError naming the variable and what is allowed."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = ".".join(str(p) for p in error["loc"]).upper() or "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        if error.get("type") == "literal_error":
+            message = message.replace("Input should be", "allowed:")
+        lines.append(f"{name}: {message}")
+    # Variables named in the error never carry secret values: input is excluded above.
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def env_flag(name: str) -> bool:
+    """True when an environment switch such as KAVI_DEBUG is set to a truthy value."""
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

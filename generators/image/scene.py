@@ -1,0 +1,254 @@
+"""What a poem shows: a small structured scene parsed from its words, for painters and alt text.
+
+The parser reads both the poem's `imagery` and its text, so it works for any poem,
+including ones an LLM wrote without listing imagery.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from generators.poem.base import Poem
+
+TIMES = ("dawn", "day", "dusk", "night")
+SEASONS = ("spring", "summer", "autumn", "winter")
+WEATHERS = ("clear", "rain", "snow", "mist")
+CELESTIALS = ("sun", "moon", "stars")
+TERRAINS = ("mountains", "hills", "sea", "river", "lake", "field")
+FLORAS = ("pines", "bare trees", "blossoms", "maples", "trees", "grass", "flowers")
+FAUNAS = ("birds", "fireflies", "butterflies")
+
+# word -> (facet, value). Keys are singular, lower-case; `_singular` folds plurals onto them.
+_LEXICON: dict[str, tuple[str, str]] = {}
+
+
+def _add(facet: str, value: str, words: str) -> None:
+    for word in words.split():
+        _LEXICON[word] = (facet, value)
+
+
+_add("time", "dawn", "dawn daybreak sunrise morning sunup aurora")
+_add("time", "day", "day noon midday afternoon daylight daytime")
+_add("time", "dusk", "dusk evening sunset twilight gloaming sundown nightfall eventide")
+_add("time", "night", "night midnight nighttime tonight darkness")
+_add("season", "spring", "spring springtime")
+_add("season", "summer", "summer summertime midsummer")
+_add("season", "autumn", "autumn harvest")
+_add("season", "winter", "winter wintertime midwinter")
+_add("weather", "rain", "rain raindrop drizzle downpour shower storm rainfall monsoon")
+_add("weather", "snow", "snow snowflake snowfall sleet blizzard flurry")
+_add("weather", "mist", "mist fog haze misty foggy hazy vapor vapour")
+_add("celestial", "sun", "sun sunlight sunshine sunbeam")
+_add("celestial", "moon", "moon moonlight moonlit moonbeam crescent")
+_add("celestial", "stars", "star starlight starlit constellation galaxy")
+_add("terrain", "mountains", "mountain peak summit fuji ridge cliff crag alp volcano")
+_add("terrain", "hills", "hill hillside slope valley")
+_add("terrain", "sea", "sea ocean wave tide shore beach surf coast bay harbor harbour")
+_add("terrain", "river", "river stream creek brook waterfall rapids")
+_add("terrain", "lake", "lake pond pool water puddle marsh lagoon")
+_add("terrain", "field", "field meadow paddy rice prairie pasture farm garden")
+_add("flora", "pines", "pine cedar fir spruce evergreen conifer")
+_add("flora", "bare trees", "branch bough twig bare willow")
+_add("flora", "blossoms", "blossom petal sakura cherry plum bloom blooming")
+_add("flora", "maples", "maple foliage")
+_add("flora", "trees", "tree forest wood woods grove orchard oak leaf")
+_add("flora", "grass", "grass reed bamboo weed sedge")
+_add("flora", "flowers", "flower iris lotus poppy daisy chrysanthemum wildflower")
+_add("fauna", "birds", (
+    "bird crow raven heron crane goose geese sparrow swallow hawk owl gull duck swan cuckoo "
+    "nightingale lark wren egret warbler kingfisher dove pigeon plover robin wing"
+))
+_add("fauna", "fireflies", "firefly")
+_add("fauna", "butterflies", "butterfly moth")
+
+# Words whose meaning leans on the season: "leaves" in autumn are maple leaves.
+_SEASON_FLORA = {"autumn": "maples", "winter": "bare trees", "spring": "blossoms", "summer": "trees"}
+_SEASON_HINTS = {
+    "blossoms": "spring", "butterflies": "spring", "fireflies": "summer", "maples": "autumn",
+    "snow": "winter",
+}
+_WORD = re.compile(r"[a-z]+")
+
+
+def _singular(word: str) -> str:
+    """Fold a plural or inflected word onto a lexicon key when one matches."""
+    if word in _LEXICON:
+        return word
+    candidates = []
+    if word.endswith("ies"):
+        candidates.append(word[:-3] + "y")
+    if word.endswith("es"):
+        candidates.append(word[:-2])
+    if word.endswith("s"):
+        candidates.append(word[:-1])
+    if word.endswith("ves"):
+        candidates.append(word[:-3] + "f")
+    # "snowy", "rainy", "starry", "blooming", "petaled": an adjective or participle of a key.
+    if word.endswith("y"):
+        candidates += [word[:-1], word[:-2]]
+    if word.endswith("ing"):
+        candidates += [word[:-3], word[:-4]]
+    for candidate in candidates:
+        if candidate in _LEXICON:
+            return candidate
+    return word
+
+
+def _ordered(values: set[str], order: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(value for value in order if value in values)
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """The concrete things a poem shows, each facet from a fixed vocabulary."""
+
+    time_of_day: str = "day"
+    season: str | None = None
+    weather: str = "clear"
+    celestial: tuple[str, ...] = ()
+    terrain: tuple[str, ...] = ()
+    flora: tuple[str, ...] = ()
+    fauna: tuple[str, ...] = ()
+    # True when the poem names nothing that can be painted as a landscape.
+    abstract: bool = False
+
+    def describe(self) -> str:
+        """A short plain-English description of the picture, for alt text."""
+        if self.abstract:
+            palette = " ".join(word for word in (self.season, self.time_of_day) if word)
+            return f"an abstract painting of flowing, swirling lines in soft {palette} colours"
+        words = [self._light()] + ([self.season] if self.season else []) + [self._subject()]
+        phrase = " ".join(word for word in words if word)
+        if self.time_of_day != "day":
+            phrase += " at " + self.time_of_day
+        if "mountains" in self.terrain and self._subject() != "mountain landscape":
+            snowy = "snowy " if self.season == "winter" or self.weather == "snow" else ""
+            phrase += f" beneath {snowy}mountains"
+        if "hills" in self.terrain and self._subject() not in ("hills", "mountain landscape"):
+            phrase += " among rolling hills"
+        extras = self._details()
+        if extras:
+            phrase += ", with " + _join(extras)
+        article = "an" if phrase[0] in "aeiou" else "a"
+        return f"{article} {phrase}"
+
+    @property
+    def prompt(self) -> str:
+        """A text-to-image prompt of the scene; the engine appends its own style words."""
+        if self.abstract:
+            palette = ", ".join(word for word in (self.season, self.time_of_day) if word)
+            return f"abstract flowing lines, swirling colour fields, {palette} palette, serene"
+        parts = [" ".join(w for w in (self._light(), self._subject()) if w)]
+        if self.time_of_day != "day":
+            parts.append(f"at {self.time_of_day}")
+        if self.season:
+            parts.append(self.season)
+        for terrain in self.terrain:
+            if terrain == "mountains" and self._subject() != "mountain landscape":
+                parts.append("distant mountains")
+            elif terrain == "hills" and self._subject() != "hills":
+                parts.append("rolling hills")
+        parts += self._details()
+        parts.append("serene landscape")
+        return ", ".join(parts)
+
+    def _light(self) -> str:
+        if "moon" in self.celestial:
+            return "moonlit"
+        if "stars" in self.celestial and self.time_of_day == "night":
+            return "starlit"
+        if self.weather == "mist":
+            return "misty"
+        if self.weather == "rain":
+            return "rainy"
+        if "sun" in self.celestial and self.time_of_day == "day":
+            return "sunlit"
+        return ""
+
+    def _subject(self) -> str:
+        for terrain, subject in (
+            ("sea", "seashore"), ("river", "river valley"), ("lake", "lakeside"),
+            ("field", "meadow"), ("hills", "hills"), ("mountains", "mountain landscape"),
+        ):
+            if terrain in self.terrain:
+                return subject
+        return "landscape"
+
+    def _details(self) -> list[str]:
+        names = {
+            "pines": "pine trees", "bare trees": "bare trees", "blossoms": "cherry blossoms",
+            "maples": "red maple leaves", "trees": "trees", "grass": "tall grass",
+            "flowers": "wildflowers", "birds": "birds in flight", "fireflies": "fireflies",
+            "butterflies": "butterflies",
+        }
+        details = [names[item] for item in self.flora + self.fauna]
+        if "sun" in self.celestial and self.time_of_day in ("dawn", "dusk"):
+            details.append("a low sun" if self.time_of_day == "dusk" else "a rising sun")
+        if "stars" in self.celestial and self._light() != "starlit":
+            details.append("stars")
+        weather = {"rain": "falling rain", "snow": "falling snow", "mist": "drifting mist"}
+        if self.weather in weather and self._light() not in ("misty", "rainy"):
+            details.append(weather[self.weather])
+        return details
+
+
+def scene_from_poem(poem: Poem) -> Scene:
+    """Parse a poem's imagery and text into the scene a painter should show."""
+    found: dict[str, list[str]] = {}
+    words = list(poem.imagery) + _WORD.findall(poem.text.lower())
+    for word in words:
+        key = _singular(word.lower().strip())
+        if key == "leaf":
+            # Leaves alone are ambiguous; resolved against the season once it is known.
+            found.setdefault("leaves", []).append(key)
+            continue
+        if key in _LEXICON:
+            facet, value = _LEXICON[key]
+            found.setdefault(facet, []).append(value)
+
+    flora = set(found.get("flora", []))
+    fauna = set(found.get("fauna", []))
+    celestial = set(found.get("celestial", []))
+    terrain = set(found.get("terrain", []))
+    weathers = set(found.get("weather", []))
+
+    season = poem.season if poem.season in SEASONS else None
+    if season is None and found.get("season"):
+        season = found["season"][0]
+    if season is None:
+        for hint, hinted in _SEASON_HINTS.items():
+            if hint in flora | fauna | weathers:
+                season = hinted
+                break
+    if "leaves" in found:
+        flora.add(_SEASON_FLORA.get(season or "", "trees"))
+
+    weather = next((w for w in ("snow", "rain", "mist") if w in weathers), "clear")
+
+    if found.get("time"):
+        time_of_day = found["time"][0]
+    elif "moon" in celestial or "stars" in celestial or "fireflies" in fauna:
+        time_of_day = "night"
+    else:
+        time_of_day = "day"
+    if time_of_day == "night" and "sun" in celestial:
+        celestial.discard("sun")
+
+    concrete = celestial | terrain | flora | fauna | weathers
+    return Scene(
+        time_of_day=time_of_day,
+        season=season,
+        weather=weather,
+        celestial=_ordered(celestial, CELESTIALS),
+        terrain=_ordered(terrain, TERRAINS),
+        flora=_ordered(flora, FLORAS),
+        fauna=_ordered(fauna, FAUNAS),
+        abstract=not concrete,
+    )

@@ -1,0 +1,194 @@
+"""Colour transfer in CIE LAB: move an image's colour statistics toward a palette or style image.
+
+Reinhard et al. (2001): per LAB channel, shift and scale the image's distribution so its mean
+and standard deviation match the target's. The transfer depends only on a pixel's colour, so it
+is evaluated once on a 33³ RGB lattice and applied with Pillow's C trilinear 3D LUT; that keeps a
+1024 px image well under 20 ms instead of two full-size LAB round trips (~0.2 s).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageFilter
+
+from bot.errors import GenerationError
+
+if TYPE_CHECKING:
+    from generators.mood.moods import Mood
+
+# Statistics are computed on a copy no larger than this: the mean and spread of colours are
+# stable under downscaling and it keeps the LAB conversion cheap.
+STATISTICS_SIDE = 256
+LUT_SIZE = 33
+# A channel that is nearly flat in the source would be stretched without bound; this caps how
+# far its spread may be scaled so noise and JPEG artefacts are not blown up.
+MAX_STD_RATIO = 3.0
+_MIN_STD = 1e-3
+# Palettes run dark to light; the ends are near black and white and carry little hue, so the
+# middle colours weigh more in the hue (a, b) statistics and the mood does not wash out.
+_PALETTE_HUE_WEIGHTS = (0.5, 1.0, 1.5, 1.0, 0.5)
+
+FloatArray = NDArray[np.float64]
+
+
+class LabStatistics(NamedTuple):
+    """Per-channel mean and standard deviation of colours in CIE LAB (L, a, b)."""
+
+    mean: FloatArray
+    std: FloatArray
+
+
+def _rgb_to_lab(rgb: NDArray[np.floating]) -> NDArray[np.floating]:
+    # Imported here: skimage.color pulls in scipy (~0.25 s), which only styling needs.
+    from skimage.color import rgb2lab
+
+    return rgb2lab(rgb)
+
+
+def _lab_to_rgb(lab: NDArray[np.floating]) -> NDArray[np.floating]:
+    from skimage.color import lab2rgb
+
+    # Out-of-gamut LAB values are clipped to sRGB, which is what we want; the warning is noise.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return lab2rgb(lab)
+
+
+def _weighted_statistics(lab: NDArray[np.floating], weights: NDArray[np.floating]) -> FloatArray:
+    mean = np.average(lab, axis=0, weights=weights)
+    std = np.sqrt(np.average((lab - mean) ** 2, axis=0, weights=weights))
+    return np.stack([mean, std]).astype(np.float64)
+
+
+def lab_statistics_of_palette(palette_rgb: Sequence[tuple[int, int, int]]) -> LabStatistics:
+    """LAB mean and spread of a palette, read as the colour distribution a mood aims for."""
+    if len(palette_rgb) < 2:
+        raise ValueError(f"`palette_rgb` needs at least 2 colours, got {len(palette_rgb)}")
+    rgb = np.asarray(palette_rgb, dtype=np.float64)
+    if rgb.ndim != 2 or rgb.shape[1] != 3 or np.any(rgb < 0) or np.any(rgb > 255):
+        raise ValueError(f"`palette_rgb` must be (r, g, b) tuples in 0..255, got {palette_rgb!r}")
+    lab = _rgb_to_lab(rgb[np.newaxis] / 255.0)[0]
+    # Lightness keeps the palette's full dark-to-light range: flattening it would flatten contrast.
+    uniform = np.ones(len(rgb))
+    if len(rgb) == len(_PALETTE_HUE_WEIGHTS):
+        hue_weights = np.asarray(_PALETTE_HUE_WEIGHTS)
+    else:
+        hue_weights = uniform
+    lightness = _weighted_statistics(lab[:, :1], uniform)
+    hue = _weighted_statistics(lab[:, 1:], hue_weights)
+    return LabStatistics(
+        mean=np.concatenate([lightness[0], hue[0]]), std=np.concatenate([lightness[1], hue[1]])
+    )
+
+
+def _small_rgb_copy(image: Image.Image) -> Image.Image:
+    small = image.convert("RGB")
+    if max(small.size) > STATISTICS_SIDE:
+        # reducing_gap lets Pillow shrink by whole factors first: fast and still well averaged.
+        small.thumbnail((STATISTICS_SIDE, STATISTICS_SIDE), Image.Resampling.BILINEAR, 2.0)
+    return small
+
+
+def lab_statistics_of_image(image: Image.Image) -> LabStatistics:
+    """LAB mean and spread of an image's colours, measured on a downscaled copy for speed."""
+    _check_image(image)
+    rgb = np.asarray(_small_rgb_copy(image), dtype=np.float32) / np.float32(255.0)
+    lab = _rgb_to_lab(rgb).reshape(-1, 3).astype(np.float64)
+    return LabStatistics(mean=lab.mean(axis=0), std=lab.std(axis=0))
+
+
+def _check_image(image: Image.Image) -> None:
+    if not isinstance(image, Image.Image):
+        raise ValueError(f"`image` must be a PIL image, got {type(image).__name__}")
+    if image.width < 1 or image.height < 1:
+        raise ValueError(f"`image` must not be empty, got size {image.size}")
+
+
+def _check_triple(name: str, values: Sequence[float] | NDArray[np.floating]) -> FloatArray:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be 3 numbers (L, a, b), got {values!r}") from None
+    if array.shape != (3,) or not np.all(np.isfinite(array)):
+        raise ValueError(f"`{name}` must be 3 finite numbers (L, a, b), got {values!r}")
+    return array
+
+
+def _check_strength(strength: float) -> None:
+    if not isinstance(strength, int | float) or not math.isfinite(strength):
+        raise ValueError(f"`strength` must be a number in [0, 1], got {strength!r}")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"`strength` must be in [0, 1], got {strength}")
+
+
+def _transfer_lut(source: LabStatistics, target_mean: FloatArray, target_std: FloatArray,
+                  strength: float) -> ImageFilter.Color3DLUT:
+    # Pillow wants red to vary fastest, then green, then blue.
+    axis = np.linspace(0.0, 1.0, LUT_SIZE)
+    blue, green, red = np.meshgrid(axis, axis, axis, indexing="ij")
+    lattice = np.stack([red, green, blue], axis=-1).reshape(-1, 1, 3)
+    lab = _rgb_to_lab(lattice)
+    ratio = np.minimum(target_std / np.maximum(source.std, _MIN_STD), MAX_STD_RATIO)
+    transferred = _lab_to_rgb((lab - source.mean) * ratio + target_mean)
+    blended = lattice + strength * (transferred - lattice)
+    return ImageFilter.Color3DLUT(
+        LUT_SIZE, np.clip(blended, 0.0, 1.0).reshape(-1, 3), _copy_table=False
+    )
+
+
+def transfer_colour(
+    image: Image.Image,
+    target_mean: Sequence[float] | NDArray[np.floating],
+    target_std: Sequence[float] | NDArray[np.floating],
+    *,
+    strength: float = 0.8,
+) -> Image.Image:
+    """Move the image's LAB mean and spread toward the target; `strength` blends with the original.
+
+    Returns an RGB image of the same size; colours outside sRGB are clipped to it. At strength 0
+    the image is returned unchanged (as an RGB copy), at 1 its statistics match the target's.
+    """
+    _check_image(image)
+    mean = _check_triple("target_mean", target_mean)
+    std = _check_triple("target_std", target_std)
+    if np.any(std < 0):
+        raise ValueError(f"`target_std` must not be negative, got {target_std!r}")
+    _check_strength(strength)
+    rgb = image.convert("RGB") if image.mode != "RGB" else image.copy()
+    if strength == 0.0:
+        return rgb
+    return rgb.filter(_transfer_lut(lab_statistics_of_image(rgb), mean, std, strength))
+
+
+def _style_statistics(style_image: Path) -> LabStatistics:
+    try:
+        with Image.open(style_image) as opened:
+            # JPEG can decode straight at a fraction of its size: big WikiArt scans load fast.
+            opened.draft("RGB", (STATISTICS_SIDE, STATISTICS_SIDE))
+            rgb = opened.convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise GenerationError(f"cannot read style image {style_image}: {error}") from error
+    return lab_statistics_of_image(rgb)
+
+
+def transfer_to_mood(
+    image: Image.Image, mood: Mood, *, style_image: Path | None = None, strength: float = 0.8
+) -> Image.Image:
+    """Recolour an image toward a style image's colours, or the mood's palette when there is none.
+
+    Raises GenerationError naming the file when the style image cannot be read.
+    """
+    _check_strength(strength)
+    target = (
+        _style_statistics(style_image)
+        if style_image is not None
+        else lab_statistics_of_palette(mood.palette_rgb())
+    )
+    return transfer_colour(image, target.mean, target.std, strength=strength)

@@ -1,0 +1,1 @@
+"""The archive: SQLAlchemy models, migrations, repository functions and the image file store."""

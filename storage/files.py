@@ -1,0 +1,71 @@
+"""The image file store under DATA_DIR: files written atomically, never half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write `data` to `path` through a temp file in the same folder, fsync, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def png_bytes(image: Image) -> bytes:
+    """Encode an image as PNG with no timestamps or metadata, so equal pixels give equal bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False, compress_level=6)
+    return buffer.getvalue()
+
+
+def jpeg_bytes(image: Image, *, quality: int = 92) -> bytes:
+    """Encode an image as a baseline sRGB JPEG (what photo platforms expect)."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=quality, optimize=True, subsampling=0)
+    return buffer.getvalue()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ImageStore:
+    """Stores artwork images under `root` (DATA_DIR); paths handed out are relative to it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def absolute(self, relative: Path | str) -> Path:
+        return self.root / relative
+
+    def save(self, relative: Path, data: bytes) -> Path:
+        """Write one file atomically and return its path relative to the root."""
+        write_atomic(self.root / relative, data)
+        return relative
+
+    def remove(self, relative: Path | str | None) -> None:
+        if relative is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / relative).unlink()

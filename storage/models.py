@@ -1,0 +1,105 @@
+"""SQLAlchemy 2 typed models: artworks, their posts per platform, and runs of the chain."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PostState(enum.StrEnum):
+    PENDING = "pending"
+    POSTING = "posting"
+    POSTED = "posted"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+
+class ArtworkRow(Base):
+    __tablename__ = "artworks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seed: Mapped[int] = mapped_column(Integer)
+    poem: Mapped[str] = mapped_column(Text)
+    season: Mapped[str | None] = mapped_column(String(16))
+    poem_engine: Mapped[str] = mapped_column(String(32))
+    poem_model: Mapped[str | None] = mapped_column(String(255))
+    prompt: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    image_engine: Mapped[str] = mapped_column(String(32))
+    image_model: Mapped[str | None] = mapped_column(String(255))
+    mood: Mapped[str] = mapped_column(String(32))
+    style_engine: Mapped[str] = mapped_column(String(32))
+    style_model: Mapped[str | None] = mapped_column(String(255))
+    style_reference: Mapped[str | None] = mapped_column(Text)
+    caption: Mapped[str] = mapped_column(Text)
+    alt_text: Mapped[str] = mapped_column(Text)
+    image_path: Mapped[str] = mapped_column(Text)
+    painting_path: Mapped[str | None] = mapped_column(Text)
+    image_sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    engine_notes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    posts: Mapped[list[PostRow]] = relationship(back_populates="artwork", cascade="all, delete-orphan")
+
+
+class PostRow(Base):
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("artwork_id", "platform", name="uq_posts_artwork_platform"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    artwork_id: Mapped[int] = mapped_column(ForeignKey("artworks.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    state: Mapped[PostState] = mapped_column(
+        Enum(PostState, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=PostState.PENDING,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    remote_id: Mapped[str | None] = mapped_column(String(128))
+    remote_url: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    artwork: Mapped[ArtworkRow] = relationship(back_populates="posts")
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # "scheduled" or "manual"
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    # The calendar day (in TZ) the run posts for, so a restart knows if today's post went out.
+    local_date: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[RunStatus] = mapped_column(
+        Enum(RunStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=RunStatus.RUNNING,
+    )
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    artwork_id: Mapped[int | None] = mapped_column(ForeignKey("artworks.id", ondelete="SET NULL"))
+    pid: Mapped[int | None] = mapped_column(Integer)

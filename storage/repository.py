@@ -1,0 +1,282 @@
+"""Repository functions the service calls: artworks in and out, runs, and post rows."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from bot.artwork import Artwork
+from bot.errors import NotFoundError, StorageError
+from storage.db import Database
+from storage.files import ImageStore, png_bytes, sha256_hex
+from storage.models import ArtworkRow, PostRow, PostState, RunRow, RunStatus, utcnow
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+ARTWORK_DIR = "artworks"
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything Kavi stores is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _to_artwork(row: ArtworkRow) -> Artwork:
+    return Artwork(
+        id=row.id,
+        created_at=as_utc(row.created_at),
+        seed=row.seed,
+        poem=row.poem,
+        season=row.season,
+        poem_engine=row.poem_engine,
+        poem_model=row.poem_model,
+        prompt=row.prompt,
+        description=row.description,
+        image_engine=row.image_engine,
+        image_model=row.image_model,
+        mood=row.mood,
+        style_engine=row.style_engine,
+        style_model=row.style_model,
+        style_reference=row.style_reference,
+        caption=row.caption,
+        alt_text=row.alt_text,
+        image_path=Path(row.image_path),
+        painting_path=Path(row.painting_path) if row.painting_path else None,
+        image_sha256=row.image_sha256,
+        width=row.width,
+        height=row.height,
+        timings=dict(row.timings or {}),
+        engine_notes=dict(row.engine_notes or {}),
+    )
+
+
+def store_artwork(
+    db: Database, store: ImageStore, artwork: Artwork, image: Image, painting: Image | None = None
+) -> Artwork:
+    """Write the image files atomically, then commit the row that names them.
+
+    If anything fails before the commit, the files just written are removed again, so no
+    row ever points at a missing file and no half-written file is left behind.
+    """
+    now = datetime.now(UTC)
+    stem = f"{now:%Y%m%dT%H%M%S}-seed{artwork.seed}-{secrets.token_hex(3)}"
+    folder = Path(ARTWORK_DIR) / f"{now:%Y}" / f"{now:%m}"
+    final_bytes = png_bytes(image)
+    written: list[Path] = []
+    try:
+        written.append(store.save(folder / f"{stem}.png", final_bytes))
+        painting_path = None
+        if painting is not None:
+            painting_path = store.save(folder / f"{stem}-painting.png", png_bytes(painting))
+            written.append(painting_path)
+        row = ArtworkRow(
+            created_at=now,
+            seed=artwork.seed,
+            poem=artwork.poem,
+            season=artwork.season,
+            poem_engine=artwork.poem_engine,
+            poem_model=artwork.poem_model,
+            prompt=artwork.prompt,
+            description=artwork.description,
+            image_engine=artwork.image_engine,
+            image_model=artwork.image_model,
+            mood=artwork.mood,
+            style_engine=artwork.style_engine,
+            style_model=artwork.style_model,
+            style_reference=artwork.style_reference,
+            caption=artwork.caption,
+            alt_text=artwork.alt_text,
+            image_path=str(written[0]),
+            painting_path=str(painting_path) if painting_path else None,
+            image_sha256=sha256_hex(final_bytes),
+            width=image.width,
+            height=image.height,
+            timings=artwork.timings,
+            engine_notes=artwork.engine_notes,
+        )
+        with db.session() as session, session.begin():
+            session.add(row)
+            session.flush()
+            row_id = row.id
+    except BaseException as exc:
+        for path in written:
+            store.remove(path)
+        if isinstance(exc, Exception) and not isinstance(exc, StorageError):
+            raise StorageError(f"could not archive the artwork: {exc}") from exc
+        raise
+    artwork.id = row_id
+    artwork.created_at = now
+    artwork.image_path = written[0]
+    artwork.painting_path = painting_path
+    artwork.image_sha256 = row.image_sha256
+    artwork.width, artwork.height = image.width, image.height
+    return artwork
+
+
+def get_artwork(db: Database, artwork_id: int) -> Artwork:
+    with db.session() as session:
+        row = session.get(ArtworkRow, artwork_id)
+        if row is None:
+            raise NotFoundError(f"no artwork with id {artwork_id}")
+        return _to_artwork(row)
+
+
+def list_artworks(db: Database, *, limit: int = 20) -> list[Artwork]:
+    with db.session() as session:
+        rows = session.scalars(select(ArtworkRow).order_by(ArtworkRow.id.desc()).limit(limit))
+        return [_to_artwork(r) for r in rows]
+
+
+def count_artworks(db: Database) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.count(ArtworkRow.id))) or 0)
+
+
+def orphan_files(db: Database, store: ImageStore) -> list[Path]:
+    """Image files under DATA_DIR/artworks that no row names (left by a crash before commit)."""
+    root = store.absolute(ARTWORK_DIR)
+    if not root.is_dir():
+        return []
+    with db.session() as session:
+        known = set()
+        for image_path, painting_path in session.execute(
+            select(ArtworkRow.image_path, ArtworkRow.painting_path)
+        ):
+            known.add(image_path)
+            if painting_path:
+                known.add(painting_path)
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and str(path.relative_to(store.root)) not in known:
+            found.append(path)
+    return found
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    trigger: str
+    dry_run: bool
+    local_date: date
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None
+    artwork_id: int | None
+
+
+def _to_run(row: RunRow) -> RunInfo:
+    return RunInfo(
+        id=row.id, trigger=row.trigger, dry_run=row.dry_run, local_date=row.local_date,
+        status=RunStatus(row.status), started_at=as_utc(row.started_at) or utcnow(),
+        finished_at=as_utc(row.finished_at), error=row.error, artwork_id=row.artwork_id,
+    )
+
+
+def start_run(db: Database, *, trigger: str, dry_run: bool, local_date: date, pid: int | None) -> int:
+    with db.session() as session, session.begin():
+        row = RunRow(trigger=trigger, dry_run=dry_run, local_date=local_date, pid=pid)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def finish_run(
+    db: Database, run_id: int, *, status: RunStatus, error: str | None = None,
+    artwork_id: int | None = None,
+) -> None:
+    with db.session() as session, session.begin():
+        row = session.get(RunRow, run_id)
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id}")
+        row.status = status
+        row.error = error
+        row.finished_at = utcnow()
+        if artwork_id is not None:
+            row.artwork_id = artwork_id
+
+
+def last_run(db: Database, *, include_dry_runs: bool = True) -> RunInfo | None:
+    with db.session() as session:
+        query = select(RunRow).order_by(RunRow.id.desc()).limit(1)
+        if not include_dry_runs:
+            query = query.where(RunRow.dry_run.is_(False))
+        row = session.scalars(query).first()
+        return _to_run(row) if row else None
+
+
+def succeeded_run_on(db: Database, local_date: date, *, dry_run: bool) -> RunInfo | None:
+    """The succeeded run for that day (posting, or preview when `dry_run`), if any."""
+    with db.session() as session:
+        row = session.scalars(
+            select(RunRow)
+            .where(RunRow.local_date == local_date, RunRow.dry_run.is_(dry_run),
+                   RunRow.status == RunStatus.SUCCEEDED)
+            .order_by(RunRow.id.desc())
+            .limit(1)
+        ).first()
+        return _to_run(row) if row else None
+
+
+def abandon_running_runs(db: Database) -> int:
+    """Mark runs left `running` by a process that died as abandoned; return how many."""
+    with db.session() as session, session.begin():
+        rows = session.scalars(select(RunRow).where(RunRow.status == RunStatus.RUNNING)).all()
+        for row in rows:
+            row.status = RunStatus.ABANDONED
+            row.finished_at = utcnow()
+            row.error = row.error or "the process stopped before the run finished"
+        return len(rows)
+
+
+# --- posts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostInfo:
+    id: int
+    artwork_id: int
+    platform: str
+    state: PostState
+    attempts: int
+    remote_id: str | None
+    remote_url: str | None
+    last_error: str | None
+    updated_at: datetime | None
+    posted_at: datetime | None
+
+
+def _to_post(row: PostRow) -> PostInfo:
+    return PostInfo(
+        id=row.id, artwork_id=row.artwork_id, platform=row.platform, state=PostState(row.state),
+        attempts=row.attempts, remote_id=row.remote_id, remote_url=row.remote_url,
+        last_error=row.last_error, updated_at=as_utc(row.updated_at), posted_at=as_utc(row.posted_at),
+    )
+
+
+def posts_for_artwork(db: Database, artwork_id: int) -> list[PostInfo]:
+    with db.session() as session:
+        rows = session.scalars(
+            select(PostRow).where(PostRow.artwork_id == artwork_id).order_by(PostRow.platform)
+        )
+        return [_to_post(r) for r in rows]
+
+
+def posts_in_states(db: Database, states: Sequence[PostState]) -> list[PostInfo]:
+    with db.session() as session:
+        rows = session.scalars(
+            select(PostRow).where(PostRow.state.in_(list(states))).order_by(PostRow.id)
+        )
+        return [_to_post(r) for r in rows]

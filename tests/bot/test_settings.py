@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import load_settings
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data")
+    assert settings.tz == "UTC"
+    assert settings.post_schedule == "0 9 * * *"
+    assert settings.image_size == 1024
+    assert settings.publishers == []
+    assert len(settings.enabled_moods) == 20
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'data' / 'kavi.db'}"
+
+
+def test_reads_environment_and_lists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MOODS", "Sadness, love")
+    monkeypatch.setenv("PUBLISHERS", "twitter,instagram,twitter")
+    monkeypatch.setenv("IMAGE_SIZE", "512")
+    settings = load_settings()
+    assert settings.enabled_moods == ("sadness", "love")
+    assert settings.publishers == ["twitter", "instagram"]
+    assert settings.image_size == 512
+
+
+def test_reads_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("TZ=Asia/Tokyo\nLOG_LEVEL=debug\n")
+    settings = load_settings()
+    assert settings.tz == "Asia/Tokyo"
+    assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("TZ", "Mars/Olympus", "TZ: unknown time zone 'Mars/Olympus'"),
+        ("POST_SCHEDULE", "every day", "POST_SCHEDULE: 'every day' must have 5 fields"),
+        ("POST_SCHEDULE", "0 25 * * *", "POST_SCHEDULE: '0 25 * * *' is not a valid cron"),
+        ("IMAGE_ENGINE", "dalle", "IMAGE_ENGINE: unknown engine 'dalle'; choose one of: auto, procedural"),
+        ("MOODS", "joy", "MOODS: unknown mood 'joy'"),
+        ("PUBLISHERS", "myspace", "PUBLISHERS: unknown publisher 'myspace'"),
+        ("IMAGE_SIZE", "99", "IMAGE_SIZE: Input should be greater than or equal to 256"),
+        ("TORCH_DEVICE", "tpu", "TORCH_DEVICE: allowed: 'auto', 'cuda', 'cpu' or 'mps'"),
+    ],
+)
+def test_bad_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert expected in str(info.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    monkeypatch.setenv("DATA_DIR", str(locked / "data"))
+    with pytest.raises(ConfigError, match="DATA_DIR: .* is not a writable folder"):
+        load_settings()
+
+
+def test_data_dir_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("DATA_DIR", str(blocker))
+    with pytest.raises(ConfigError, match="DATA_DIR: .* is not a writable folder"):
+        load_settings()
+
+
+def test_secrets_are_hidden_in_repr_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWITTER_API_SECRET", "s3cr3t-value-123")
+    settings = load_settings()
+    assert "s3cr3t-value-123" not in repr(settings)
+    assert settings.secret_values() == ["s3cr3t-value-123"]
+    monkeypatch.setenv("IMAGE_SIZE", "s3cr3t-value-123")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "s3cr3t-value-123" not in str(info.value)
