@@ -68,6 +68,9 @@ _SEASON_HINTS = {
     "blossoms": "spring", "butterflies": "spring", "fireflies": "summer", "maples": "autumn",
     "snow": "winter",
 }
+_LIGHT_NAMES = {"dawn": "dawn", "day": "daylight", "dusk": "dusk", "night": "night"}
+# Words that name a time of day and also put the sun in the sky.
+_SUN_TIMES = frozenset({"sunrise", "sunset", "sunup", "sundown"})
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -122,7 +125,7 @@ class Scene:
     def describe(self) -> str:
         """A short plain-English description of the picture, for alt text."""
         if self.abstract:
-            palette = " ".join(word for word in (self.season, self.time_of_day) if word)
+            palette = " ".join(word for word in (self.season, _LIGHT_NAMES[self.time_of_day]) if word)
             return f"an abstract painting of flowing, swirling lines in soft {palette} colours"
         words = [self._light()] + ([self.season] if self.season else []) + [self._subject()]
         phrase = " ".join(word for word in words if word)
@@ -143,7 +146,7 @@ class Scene:
     def prompt(self) -> str:
         """A text-to-image prompt of the scene; the engine appends its own style words."""
         if self.abstract:
-            palette = ", ".join(word for word in (self.season, self.time_of_day) if word)
+            palette = " ".join(word for word in (self.season, _LIGHT_NAMES[self.time_of_day]) if word)
             return f"abstract flowing lines, swirling colour fields, {palette} palette, serene"
         parts = [" ".join(w for w in (self._light(), self._subject()) if w)]
         if self.time_of_day != "day":
@@ -205,6 +208,8 @@ def scene_from_poem(poem: Poem) -> Scene:
     words = list(poem.imagery) + _WORD.findall(poem.text.lower())
     for word in words:
         key = _singular(word.lower().strip())
+        if key in _SUN_TIMES:
+            found.setdefault("celestial", []).append("sun")
         if key == "leaf":
             # Leaves alone are ambiguous; resolved against the season once it is known.
             found.setdefault("leaves", []).append(key)

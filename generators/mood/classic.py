@@ -26,8 +26,12 @@ BRUSH_RADIUS_PER_1024 = 4
 # Sharpness of the quadrant choice: higher picks the calmest quadrant more decisively (crisper
 # strokes), lower blends quadrants (softer, fewer blocky seams).
 BRUSH_SHARPNESS = 6.0
+# Brush strokes follow the painting's contours: how long a stroke is (per 1024 px, each way
+# from its centre) and how strongly its bristle streaks modulate brightness.
+STROKE_LENGTH_PER_1024 = 14
+STROKE_DEPTH = 0.06
 # How deep the canvas weave shows: enough to read as texture, not as a pattern over the picture.
-CANVAS_DEPTH = 0.05
+CANVAS_DEPTH = 0.04
 # Thread spacing of the canvas per 1024 px.
 CANVAS_PERIOD_PER_1024 = 5.0
 # Rec. 601 luma: brush variance is judged on brightness, as a painter sees value before hue.
@@ -53,6 +57,7 @@ class ClassicStylist:
         short_side = min(pixels.shape[:2])
         radius = max(1, round(short_side * BRUSH_RADIUS_PER_1024 / 1024))
         painted = _kuwahara(pixels, radius)
+        painted *= _brush_strokes(recoloured, seed)[..., np.newaxis]
         painted *= _canvas_texture(painted.shape[0], painted.shape[1], seed)[..., np.newaxis]
         out = np.clip(painted * np.float32(255.0) + np.float32(0.5), 0.0, 255.0).astype(np.uint8)
         if np.ptp(out) == 0 and np.ptp(np.asarray(recoloured)) != 0:
@@ -109,6 +114,52 @@ def _kuwahara(rgb: Float32Array, radius: int) -> Float32Array:
     return weighted
 
 
+def _resize_field(field: Float32Array, height: int, width: int) -> Float32Array:
+    resized = Image.fromarray(field).resize((width, height), Image.Resampling.BILINEAR)
+    return np.array(resized, dtype=np.float32)
+
+
+def _brush_strokes(image: Image.Image, seed: int) -> Float32Array:
+    """A multiplicative bristle texture, mean 1: seeded noise smeared along the image's contours.
+
+    This is line integral convolution with straight strokes: each pixel averages noise along the
+    local edge tangent, so streaks run around forms the way a brush follows them. It is computed
+    at half size (strokes are wider than a pixel anyway) and the direction field at quarter size,
+    where pixel noise no longer steers it.
+    """
+    short_side = min(image.size)
+    lic_scale = max(1, round(short_side / 512))
+    field_scale = lic_scale * 2
+    width, height = (max(1, side // lic_scale) for side in image.size)
+    luma = image.convert("L").reduce(field_scale)
+    value = np.asarray(luma, dtype=np.float32) * np.float32(1.0 / 255.0)
+    grad_y, grad_x = np.gradient(value) if min(value.shape) > 1 else (value * 0, value * 0)
+    tensor = np.stack([grad_x * grad_x, grad_x * grad_y, grad_y * grad_y], axis=-1)
+    side = 5
+    tensor = _box_sums(np.pad(tensor, ((2, 2), (2, 2), (0, 0)), mode="edge"), side)
+    jxx, jxy, jyy = (_resize_field(tensor[..., i], height, width) for i in range(3))
+    # A faint vertical gradient everywhere makes flat areas (open sky, still water) take
+    # horizontal strokes instead of whatever direction noise would give them.
+    jyy += np.float32(2e-6 * side * side)
+    gradient_angle = np.float32(0.5) * np.arctan2(np.float32(2.0) * jxy, jxx - jyy)
+    step_x = -np.sin(gradient_angle)
+    step_y = np.cos(gradient_angle)
+    rng = np.random.default_rng([seed % 2**63, 0xB7A5])
+    noise = rng.random((height, width), dtype=np.float32)
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    length = max(1, round(short_side * STROKE_LENGTH_PER_1024 / 1024 / lic_scale / 2))
+    streaks = np.zeros((height, width), dtype=np.float32)
+    for t in range(-length, length + 1):
+        ys = np.clip(np.rint(rows + t * step_y), 0, height - 1).astype(np.intp)
+        xs = np.clip(np.rint(cols + t * step_x), 0, width - 1).astype(np.intp)
+        streaks += noise[ys, xs]
+    streaks -= streaks.mean()
+    streaks *= np.float32(STROKE_DEPTH / max(float(streaks.std()), 1e-6))
+    streaks += np.float32(1.0)
+    return _resize_field(streaks, image.height, image.width)
+
+
 def _canvas_texture(height: int, width: int, seed: int) -> Float32Array:
     """A multiplicative canvas: woven threads of uneven thickness plus a fine grain, mean 1."""
     rng = np.random.default_rng([seed % 2**63, 0xCA57A5])
@@ -122,8 +173,8 @@ def _canvas_texture(height: int, width: int, seed: int) -> Float32Array:
     weft = _smoothed_noise(rng, height, width=9)[:, None]
     warp = _smoothed_noise(rng, width, width=9)[None, :]
     grain = rng.standard_normal((height, width), dtype=np.float32)
-    texture = weave * np.float32(0.45) + (weft + warp) * np.float32(0.35)
-    texture += grain * np.float32(0.3)
+    texture = weave * np.float32(0.25) + (weft + warp) * np.float32(0.35)
+    texture += grain * np.float32(0.4)
     texture *= np.float32(CANVAS_DEPTH / 2)
     texture += np.float32(1.0)
     return texture

@@ -29,11 +29,12 @@ STATISTICS_SIDE = 256
 LUT_SIZE = 33
 # A channel that is nearly flat in the source would be stretched without bound; this caps how
 # far its spread may be scaled so noise and JPEG artefacts are not blown up.
-MAX_STD_RATIO = 3.0
+MAX_STD_RATIO = 2.0
 _MIN_STD = 1e-3
-# Palettes run dark to light; the ends are near black and white and carry little hue, so the
-# middle colours weigh more in the hue (a, b) statistics and the mood does not wash out.
-_PALETTE_HUE_WEIGHTS = (0.5, 1.0, 1.5, 1.0, 0.5)
+# Palettes run dark to light and their ends are near black and white. A painting's values and
+# hues gather in the middle, so the middle swatches weigh more: weighting all five equally
+# stretches contrast until highlights clip and lets the near-grey ends wash the hue out.
+_PALETTE_WEIGHTS = (0.5, 1.0, 1.5, 1.0, 0.5)
 
 FloatArray = NDArray[np.float64]
 
@@ -61,12 +62,6 @@ def _lab_to_rgb(lab: NDArray[np.floating]) -> NDArray[np.floating]:
         return lab2rgb(lab)
 
 
-def _weighted_statistics(lab: NDArray[np.floating], weights: NDArray[np.floating]) -> FloatArray:
-    mean = np.average(lab, axis=0, weights=weights)
-    std = np.sqrt(np.average((lab - mean) ** 2, axis=0, weights=weights))
-    return np.stack([mean, std]).astype(np.float64)
-
-
 def lab_statistics_of_palette(palette_rgb: Sequence[tuple[int, int, int]]) -> LabStatistics:
     """LAB mean and spread of a palette, read as the colour distribution a mood aims for."""
     if len(palette_rgb) < 2:
@@ -75,17 +70,10 @@ def lab_statistics_of_palette(palette_rgb: Sequence[tuple[int, int, int]]) -> La
     if rgb.ndim != 2 or rgb.shape[1] != 3 or np.any(rgb < 0) or np.any(rgb > 255):
         raise ValueError(f"`palette_rgb` must be (r, g, b) tuples in 0..255, got {palette_rgb!r}")
     lab = _rgb_to_lab(rgb[np.newaxis] / 255.0)[0]
-    # Lightness keeps the palette's full dark-to-light range: flattening it would flatten contrast.
-    uniform = np.ones(len(rgb))
-    if len(rgb) == len(_PALETTE_HUE_WEIGHTS):
-        hue_weights = np.asarray(_PALETTE_HUE_WEIGHTS)
-    else:
-        hue_weights = uniform
-    lightness = _weighted_statistics(lab[:, :1], uniform)
-    hue = _weighted_statistics(lab[:, 1:], hue_weights)
-    return LabStatistics(
-        mean=np.concatenate([lightness[0], hue[0]]), std=np.concatenate([lightness[1], hue[1]])
-    )
+    weights = np.asarray(_PALETTE_WEIGHTS if len(rgb) == len(_PALETTE_WEIGHTS) else [1.0] * len(rgb))
+    mean = np.average(lab, axis=0, weights=weights)
+    std = np.sqrt(np.average((lab - mean) ** 2, axis=0, weights=weights))
+    return LabStatistics(mean=mean.astype(np.float64), std=std.astype(np.float64))
 
 
 def _small_rgb_copy(image: Image.Image) -> Image.Image:

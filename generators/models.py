@@ -1,0 +1,215 @@
+"""Which neural models Kavi uses, whether their weights are on disk, and fetching them on request.
+
+Nothing here imports torch: the CLI asks `weights_on_disk` at start to resolve `auto`. Nothing
+is ever downloaded implicitly; only `pull_models` (run by `python -m bot models pull`) downloads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from bot.errors import ConfigError, GenerationError, KaviError
+
+log = logging.getLogger(__name__)
+
+ModelKind = Literal["llm", "diffusion", "vae"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("llm", "diffusion", "vae")
+
+# 360M parameters, Apache-2.0, ships a chat template and writes short verse well for its size;
+# ~0.7 GB in bf16, so a CPU host writes a haiku in seconds (Qwen2.5-0.5B is ~40% larger).
+DEFAULT_POEM_MODEL = "HuggingFaceTB/SmolLM2-360M-Instruct"
+# Distilled for 1-4 steps at guidance 0 (512 px native), diffusers layout, no safety checker.
+DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
+# TAESD: a 2.4M-parameter decoder that replaces the SD VAE's (~25 s on CPU at 512 px) with ~1 s.
+DEFAULT_TINY_VAE = "madebyollin/taesd"
+
+PULL_HINT = "run `python -m bot models pull`"
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")
+# Diffusers pipeline components that carry weights; others (scheduler, tokenizer) are configs.
+_WEIGHTED_COMPONENTS = ("unet", "transformer", "vae", "text_encoder", "text_encoder_2")
+
+
+class ModelPullError(KaviError):
+    """A model could not be fetched into the Hugging Face cache."""
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache folder, read from the environment now (HF_HUB_CACHE, HF_HOME)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "huggingface" / "hub"
+
+
+def offline_mode() -> bool:
+    """True when HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is set in the environment now."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}:
+            return True
+    return False
+
+
+def _looks_like_path(model: str) -> bool:
+    return (
+        model.startswith((".", "/", "~"))
+        or model.count("/") > 1
+        or Path(model).expanduser().exists()
+    )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"`kind` must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+
+
+def missing_files(folder: Path, *, kind: str) -> list[str]:
+    """What a model folder of `kind` lacks to load (config, weights, tokenizer); [] when complete."""
+    _check_kind(kind)
+    if kind == "diffusion":
+        index_file = folder / "model_index.json"
+        if not index_file.is_file():
+            return ["model_index.json"]
+        try:
+            index = json.loads(index_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ["a readable model_index.json"]
+        missing = []
+        for component, spec in index.items():
+            if component.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+                continue
+            sub = folder / component
+            if not sub.is_dir():
+                missing.append(f"{component}/")
+            elif component in _WEIGHTED_COMPONENTS and not _has_weights(sub):
+                missing.append(f"{component}/ weights")
+        return missing
+    missing = []
+    if not (folder / "config.json").is_file():
+        missing.append("config.json")
+    if not _has_weights(folder):
+        missing.append("weights (*.safetensors)")
+    if kind == "llm" and not any(
+        (folder / name).is_file() for name in ("tokenizer.json", "tokenizer.model", "vocab.json")
+    ):
+        missing.append("tokenizer")
+    return missing
+
+
+def _has_weights(folder: Path) -> bool:
+    return any(p.suffix in _WEIGHT_SUFFIXES for p in folder.iterdir() if p.is_file())
+
+
+def cached_snapshot(model: str, *, kind: str) -> Path | None:
+    """The model's snapshot folder in the Hugging Face cache, found without any network, or None."""
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    _check_kind(kind)
+    marker = "model_index.json" if kind == "diffusion" else "config.json"
+    try:
+        found = try_to_load_from_cache(model, marker, cache_dir=hub_cache_dir())
+    except HFValidationError:
+        return None
+    if not isinstance(found, str):
+        return None
+    return Path(found).parent
+
+
+def weights_on_disk(model: str, *, kind: str) -> tuple[bool, str]:
+    """Whether `model` (a local folder or a Hugging Face id) can load without a download, and why."""
+    _check_kind(kind)
+    if not model or not model.strip():
+        return False, "no model configured"
+    model = model.strip()
+    if _looks_like_path(model):
+        folder = Path(model).expanduser()
+        if not folder.is_dir():
+            return False, f"no folder at {folder}"
+        missing = missing_files(folder, kind=kind)
+        if missing:
+            return False, f"the folder {folder} lacks {', '.join(missing)}"
+        return True, f"local folder {folder}"
+    snapshot = cached_snapshot(model, kind=kind)
+    if snapshot is None:
+        return False, f"{model} is not in the Hugging Face cache; {PULL_HINT}"
+    missing = missing_files(snapshot, kind=kind)
+    if missing:
+        return False, (
+            f"{model} is only partly in the Hugging Face cache (lacks {', '.join(missing)}); "
+            f"{PULL_HINT}"
+        )
+    return True, f"{model} found in the Hugging Face cache"
+
+
+def local_model_path(model: str, *, kind: str) -> Path:
+    """The folder to load `model` from, never downloading; GenerationError saying how to fetch it."""
+    available, reason = weights_on_disk(model, kind=kind)
+    if not available:
+        raise GenerationError(f"cannot load {kind} model {model!r}: {reason}")
+    if _looks_like_path(model.strip()):
+        return Path(model.strip()).expanduser()
+    snapshot = cached_snapshot(model.strip(), kind=kind)
+    assert snapshot is not None  # weights_on_disk just found it
+    return snapshot
+
+
+def _allow_patterns(files: Iterable[str]) -> list[str]:
+    names = list(files)
+    if "model_index.json" in names:
+        # A diffusers pipeline: its component folders only, full-precision safetensors
+        # (diffusers loads them in any dtype); not the single-file checkpoints beside them.
+        return ["model_index.json", "*/*.json", "*/*.txt", "*/*.model", "*/*.safetensors"]
+    return ["*.json", "*.txt", "*.model", "*.jinja", "*.safetensors", "tokenizer*"]
+
+
+def _ignore_patterns() -> list[str]:
+    return ["*.fp16.safetensors", "*.bin", "*.onnx", "*.ckpt", "*.msgpack", "*.h5", "*.pb"]
+
+
+def pull_models(models: list[str]) -> list[Path]:
+    """Fetch each model into the Hugging Face cache, with progress bars; return their folders."""
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.utils import enable_progress_bars
+
+    if offline_mode():
+        raise ConfigError(
+            "HF_HUB_OFFLINE is set, so models cannot be pulled; unset it (or set it to 0) and retry"
+        )
+    enable_progress_bars()
+    cache_dir = hub_cache_dir()
+    api = HfApi()
+    folders: list[Path] = []
+    for model in dict.fromkeys(m.strip() for m in models if m and m.strip()):
+        if _looks_like_path(model):
+            folder = Path(model).expanduser()
+            if not folder.is_dir():
+                raise ModelPullError(f"{model!r} looks like a local path but there is no folder there")
+            log.info("%s is a local folder; nothing to pull", folder)
+            folders.append(folder)
+            continue
+        log.info("pulling %s into %s", model, cache_dir)
+        try:
+            files = api.list_repo_files(model)
+            path = snapshot_download(
+                model,
+                cache_dir=cache_dir,
+                allow_patterns=_allow_patterns(files),
+                ignore_patterns=_ignore_patterns(),
+            )
+        except LocalEntryNotFoundError as exc:
+            raise ModelPullError(
+                f"could not reach the Hugging Face Hub to pull {model}: {exc}"
+            ) from exc
+        except (HfHubHTTPError, OSError) as exc:
+            raise ModelPullError(f"could not pull {model}: {exc}") from exc
+        folders.append(Path(path))
+    return folders

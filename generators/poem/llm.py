@@ -1,0 +1,266 @@
+"""The `llm` poem writer: a Hugging Face causal LM writes the haiku; only a valid 5-7-5 leaves here."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import GenerationError
+from generators.poem.base import Poem
+
+if TYPE_CHECKING:
+    from generators.registry import EngineOptions
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_ATTEMPTS = 6
+DEFAULT_MAX_NEW_TOKENS = 48
+DEFAULT_TEMPERATURE = 0.8
+
+SYSTEM_PROMPT = (
+    "You are Kavi, a haiku poet. You answer with one haiku only: three lines of 5, 7 and 5 "
+    "syllables, concrete images from nature, no title, no explanation."
+)
+_SUBJECTS = (
+    "the moon over a river", "cherry blossoms in the wind", "a heron in the rain",
+    "snow on a mountain temple", "fireflies over a rice field", "autumn maples by a lake",
+    "a crow on a bare branch", "morning mist on the sea", "pines at dusk", "a frog in an old pond",
+    "stars above a quiet field", "a butterfly on a stone", "geese crossing the evening sky",
+)
+_EXAMPLE = "an old silent pond\na frog jumps into the pond\nsplash! silence again"
+
+# Lines a chatty model wraps a poem in, which are not part of it.
+_CHATTER = re.compile(
+    r"^(here('s| is)|sure|certainly|of course|title|haiku|poem)\b.*[:!.]$|^```", re.IGNORECASE
+)
+_BULLET = re.compile(r"^(\d+[.):]|[-*\u2022>]|line\s*\d+\s*[:.)-])\s*", re.IGNORECASE)
+_COUNT_NOTE = re.compile(r"\s*[(\[]\s*\d+(\s*syllables?)?\s*[)\]]\s*$", re.IGNORECASE)
+_QUOTES = "\"'`*_\u201c\u201d\u2018\u2019"
+
+
+def clean_poem_text(text: str) -> list[str]:
+    """The poem lines in a model's reply: chatter, bullets, quotes and counts stripped, at most 3."""
+    lines: list[str] = []
+    for raw in text.replace("\r", "\n").split("\n"):
+        line = raw.strip()
+        if not line:
+            if lines:
+                # A blank line after the poem starts has ended it (models add notes below).
+                if len(lines) >= 3:
+                    break
+            continue
+        if _CHATTER.match(line):
+            continue
+        line = _BULLET.sub("", line)
+        line = _COUNT_NOTE.sub("", line).strip().strip(_QUOTES).strip()
+        if line:
+            lines.append(re.sub(r"\s+", " ", line))
+    if len(lines) == 1 and " / " in lines[0]:
+        lines = [part.strip() for part in lines[0].split(" / ") if part.strip()]
+    return lines[:3]
+
+
+@dataclass(frozen=True)
+class _LoadedLM:
+    tokenizer: Any
+    model: Any
+    device: str
+
+
+_MODELS: dict[tuple[str, str, str], _LoadedLM] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _load(model: str, device: str, dtype_name: str) -> _LoadedLM:
+    """Load tokenizer and model once per process (keyed by folder, device, dtype)."""
+    from generators.models import local_model_path
+
+    folder = local_model_path(model, kind="llm")
+    key = (str(folder), device, dtype_name)
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        loaded = _load_uncached(folder, device, dtype_name)
+        _MODELS[key] = loaded
+        return loaded
+
+
+def _load_uncached(folder: Path, device: str, dtype_name: str) -> _LoadedLM:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("loading poem model from %s on %s (%s)", folder, device, dtype_name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        lm = AutoModelForCausalLM.from_pretrained(
+            folder,
+            dtype=getattr(torch, dtype_name),
+            attn_implementation="sdpa",
+            local_files_only=True,
+        )
+    except (OSError, ValueError) as exc:
+        raise GenerationError(f"could not load the poem model from {folder}: {exc}") from exc
+    lm.to(device)
+    lm.eval()
+    return _LoadedLM(tokenizer=tokenizer, model=lm, device=device)
+
+
+def clear_model_cache() -> None:
+    """Forget the loaded language models (tests and benchmarks; the service keeps them resident)."""
+    with _MODELS_LOCK:
+        _MODELS.clear()
+
+
+class LLMPoemWriter:
+    """Writes a haiku with a causal LM, retrying with fresh seeds until the counter says 5-7-5."""
+
+    name = "llm"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        fallback: bool = False,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        temperature: float = DEFAULT_TEMPERATURE,
+    ) -> None:
+        if not model or not str(model).strip():
+            raise ValueError("`model` must name a Hugging Face model id or a local folder")
+        if max_attempts < 1:
+            raise ValueError(f"`max_attempts` must be at least 1, got {max_attempts}")
+        if max_new_tokens < 8:
+            raise ValueError(f"`max_new_tokens` must be at least 8, got {max_new_tokens}")
+        if not 0.0 < temperature <= 5.0:
+            raise ValueError(f"`temperature` must be in (0, 5], got {temperature}")
+        self.model = str(model).strip()
+        self.device = device
+        self.dtype = dtype
+        self.max_attempts = max_attempts
+        self.fallback = fallback
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+
+    @classmethod
+    def from_options(cls, options: EngineOptions) -> LLMPoemWriter:
+        """Build from registry options; params: max_attempts, fallback, max_new_tokens, temperature."""
+        from generators.models import DEFAULT_POEM_MODEL
+
+        params = dict(options.params)
+        unknown = set(params) - {"max_attempts", "fallback", "max_new_tokens", "temperature"}
+        if unknown:
+            raise ValueError(f"unknown llm poem writer params: {', '.join(sorted(unknown))}")
+        return cls(
+            options.model or DEFAULT_POEM_MODEL,
+            device=options.device,
+            dtype=options.dtype,
+            max_attempts=int(params.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
+            fallback=bool(params.get("fallback", False)),
+            max_new_tokens=int(params.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)),
+            temperature=float(params.get("temperature", DEFAULT_TEMPERATURE)),
+        )
+
+    def write(self, *, seed: int) -> Poem:
+        """Write a validated haiku; GenerationError (or the grammar writer, if allowed) when none comes."""
+        from generators.poem.syllables import haiku_problems
+        from generators.torch_runtime import resolve_device, resolve_dtype, seed_everything
+        from generators.torch_runtime import dtype_name as name_of
+
+        device = resolve_device(self.device)
+        loaded = _load(self.model, device, name_of(resolve_dtype(self.dtype, device)))
+        prompt = build_prompt(loaded.tokenizer, seed=seed)
+        last_problem = "no attempt made"
+        for attempt in range(self.max_attempts):
+            seed_everything(seed * 1009 + attempt)
+            reply = self._generate(loaded, prompt)
+            lines = clean_poem_text(reply)
+            problems = (
+                [f"expected 3 lines, got {len(lines)}"] if len(lines) != 3 else haiku_problems(lines)
+            )
+            if not problems:
+                return self._poem(tuple(lines))  # type: ignore[arg-type]
+            last_problem = "; ".join(problems)
+            log.info("llm attempt %d/%d rejected: %s", attempt + 1, self.max_attempts, last_problem)
+        message = (
+            f"the {self.model} model wrote no valid 5-7-5 haiku in {self.max_attempts} attempts "
+            f"(last: {last_problem})"
+        )
+        if self.fallback:
+            from generators.poem.grammar import GrammarPoemWriter
+
+            log.warning("%s; falling back to the grammar writer", message)
+            return GrammarPoemWriter().write(seed=seed)
+        raise GenerationError(message)
+
+    def _generate(self, loaded: _LoadedLM, prompt: dict[str, Any]) -> str:
+        import torch
+
+        tokenizer = loaded.tokenizer
+        inputs = {k: v.to(loaded.device) for k, v in prompt.items()}
+        pad_id = tokenizer.pad_token_id
+        if pad_id is None:
+            pad_id = tokenizer.eos_token_id
+        with torch.inference_mode():
+            output = loaded.model.generate(
+                **inputs,
+                do_sample=True,
+                temperature=self.temperature,
+                top_p=0.95,
+                max_new_tokens=self.max_new_tokens,
+                pad_token_id=pad_id,
+            )
+        new_tokens = output[0, inputs["input_ids"].shape[-1] :]
+        return str(tokenizer.decode(new_tokens, skip_special_tokens=True))
+
+    def _poem(self, lines: tuple[str, str, str]) -> Poem:
+        from generators.image.scene import scene_from_poem
+
+        draft = Poem(lines=lines, engine=self.name, model=self.model)
+        scene = scene_from_poem(draft)
+        weather = () if scene.weather == "clear" else (scene.weather,)
+        imagery = tuple(
+            dict.fromkeys((*scene.celestial, *scene.terrain, *scene.flora, *scene.fauna, *weather))
+        )
+        return Poem(
+            lines=lines, engine=self.name, model=self.model, imagery=imagery, season=scene.season
+        )
+
+
+def build_prompt(tokenizer: Any, *, seed: int) -> dict[str, Any]:
+    """Token ids asking for one haiku: via the chat template when the tokenizer has one, else plain."""
+    from jinja2 import TemplateError
+
+    subject = random.Random(f"llm-subject:{seed}").choice(_SUBJECTS)
+    request = f"Write one haiku about {subject}."
+    if getattr(tokenizer, "chat_template", None):
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": "Write one haiku about an old pond."},
+            {"role": "assistant", "content": _EXAMPLE},
+            {"role": "user", "content": request},
+        ]
+        try:
+            encoded = tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
+        except TemplateError:
+            # Some templates (Gemma's, Mistral's) refuse a system turn: fold it into the first.
+            messages = [
+                {"role": "user", "content": f"{SYSTEM_PROMPT}\n\nWrite one haiku about an old pond."},
+                {"role": "assistant", "content": _EXAMPLE},
+                {"role": "user", "content": request},
+            ]
+            encoded = tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
+        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+    text = f"{SYSTEM_PROMPT}\n\nHaiku about an old pond:\n{_EXAMPLE}\n\nHaiku about {subject}:\n"
+    encoded = tokenizer(text, return_tensors="pt")
+    return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}

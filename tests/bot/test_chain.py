@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.chain import Chain, resolve_engine
+from bot.errors import ConfigError
+from bot.settings import load_settings
+
+
+def test_auto_resolves_to_offline_engines_without_weights(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, poem_model=str(tmp_path / "no-such-model"))
+    poem = resolve_engine("poem", settings)
+    assert (poem.name, poem.neural) == ("grammar", False)
+    assert poem.reason.startswith("auto: offline engine, because")
+    assert resolve_engine("image", settings).name == "procedural"
+    assert resolve_engine("mood", settings).name == "classic"
+
+
+def test_named_engines_are_used_as_given(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, poem_engine="grammar", image_engine="procedural")
+    assert resolve_engine("poem", settings).reason == "chosen in settings"
+
+
+def test_neural_engine_without_the_extra_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.chain.missing_neural_packages", lambda: ["torch"])
+    settings = load_settings(data_dir=tmp_path, image_engine="diffusion")
+    with pytest.raises(ConfigError, match=r"IMAGE_ENGINE=diffusion needs the neural extra \(torch missing\)"):
+        resolve_engine("image", settings)
+
+
+def test_choice_is_logged_and_recorded(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = load_settings(data_dir=tmp_path, image_size=256)
+    with caplog.at_level(logging.INFO):
+        chain = Chain(settings)
+    assert "stage image uses engine procedural" in caplog.text
+    result = chain.run(seed=5)
+    artwork = result.artwork
+    assert artwork.engine_notes["image"].startswith("procedural: auto: offline engine")
+    assert (artwork.poem_engine, artwork.image_engine, artwork.style_engine) == (
+        "grammar", "procedural", "classic",
+    )
+    assert artwork.mood in settings.enabled_moods
+    assert len(artwork.poem_lines) == 3 and artwork.poem in artwork.caption
+    assert result.image.size == (256, 256)
+    assert set(artwork.timings) == {"poem_s", "image_s", "mood_s"}
+
+
+def test_mood_is_drawn_from_the_allowed_subset(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, image_size=256, moods=["fear", "love"])
+    chain = Chain(settings)
+    moods = {chain.run(seed=s).artwork.mood for s in range(6)}
+    assert moods <= {"fear", "love"} and len(moods) == 2
+
+
+def test_negative_seed_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="`seed` must be a non-negative integer"):
+        Chain(load_settings(data_dir=tmp_path)).run(seed=-1)
