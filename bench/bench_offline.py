@@ -43,8 +43,11 @@ def main() -> None:
         from bot.settings import load_settings
 
         settings = load_settings(
-            data_dir=Path(data_dir), image_size=args.size,
-            poem_engine="grammar", image_engine="procedural", style_engine="classic",
+            data_dir=Path(data_dir),
+            image_size=args.size,
+            poem_engine="grammar",
+            image_engine="procedural",
+            style_engine="classic",
         )
         chain = Chain(settings)
         start = time.perf_counter()

@@ -96,11 +96,18 @@ def engine_options(choice: EngineChoice, settings: Settings) -> EngineOptions:
     if choice.stage == "poem":
         params = {"max_attempts": 6, "fallback": settings.poem_fallback}
     elif choice.stage == "image":
-        params = {"steps": settings.image_steps, "tiny_vae": settings.tiny_vae,
-                  "compile": settings.torch_compile}
+        params = {
+            "steps": settings.image_steps,
+            "tiny_vae": settings.tiny_vae,
+            "compile": settings.torch_compile,
+        }
     else:
-        params = {"strength": settings.style_strength, "steps": settings.image_steps,
-                  "tiny_vae": settings.tiny_vae, "compile": settings.torch_compile}
+        params = {
+            "strength": settings.style_strength,
+            "steps": settings.image_steps,
+            "tiny_vae": settings.tiny_vae,
+            "compile": settings.torch_compile,
+        }
     return EngineOptions(
         model=choice.model, device=settings.torch_device, dtype=settings.torch_dtype, params=params
     )
@@ -152,7 +159,10 @@ class Chain:
             raise GenerationError(f"the finished artwork is unusable: {problem}")
 
         caption = build_caption(
-            poem.lines, chosen_mood.phrase, hashtags=settings.hashtag_list, signature=settings.signature
+            poem.lines,
+            chosen_mood.phrase,
+            hashtags=settings.hashtag_list,
+            signature=settings.signature,
         )
         artwork = Artwork(
             seed=seed,

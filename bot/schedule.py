@@ -63,8 +63,12 @@ def parse_cron(expression: str, timezone: str) -> CronTrigger:
     minute, hour, day, month, day_of_week = fields
     try:
         return CronTrigger(
-            minute=minute, hour=hour, day=day, month=month,
-            day_of_week=_weekdays(day_of_week), timezone=timezone,
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_weekdays(day_of_week),
+            timezone=timezone,
         )
     except ValueError as exc:
         raise ConfigError(f"{expression!r} is not a valid cron expression: {exc}") from None

@@ -130,9 +130,7 @@ class Settings(BaseSettings):
 
         unknown = [m for m in value if m not in MOOD_NAMES]
         if unknown:
-            raise ValueError(
-                f"unknown mood {unknown[0]!r}; choose from: {', '.join(MOOD_NAMES)}"
-            )
+            raise ValueError(f"unknown mood {unknown[0]!r}; choose from: {', '.join(MOOD_NAMES)}")
         return value
 
     @field_validator("publishers")
@@ -178,14 +176,20 @@ class Settings(BaseSettings):
 
     @property
     def hashtag_list(self) -> list[str]:
-        tags = [t if t.startswith("#") else f"#{t}" for t in self.hashtags.replace(",", " ").split()]
+        tags = [
+            t if t.startswith("#") else f"#{t}" for t in self.hashtags.replace(",", " ").split()
+        ]
         return list(dict.fromkeys(tags))
 
     def secret_values(self) -> list[str]:
         """The configured secret values, so logs and outputs can be scanned and redacted."""
         secrets = [
-            self.twitter_api_key, self.twitter_api_secret, self.twitter_access_token,
-            self.twitter_access_token_secret, self.instagram_password, self.instagram_totp_secret,
+            self.twitter_api_key,
+            self.twitter_api_secret,
+            self.twitter_access_token,
+            self.twitter_access_token_secret,
+            self.instagram_password,
+            self.instagram_totp_secret,
         ]
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 

@@ -52,9 +52,8 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear message
-        raise StorageError(
-            f"could not migrate the database at {engine.url.render_as_string(hide_password=True)}: {exc}"
-        ) from exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise StorageError(f"could not migrate the database at {where}: {exc}") from exc
 
 
 class Database:

@@ -6,7 +6,17 @@ import enum
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -61,7 +71,9 @@ class ArtworkRow(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     engine_notes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    posts: Mapped[list[PostRow]] = relationship(back_populates="artwork", cascade="all, delete-orphan")
+    posts: Mapped[list[PostRow]] = relationship(
+        back_populates="artwork", cascade="all, delete-orphan"
+    )
 
 
 class PostRow(Base):
@@ -69,10 +81,14 @@ class PostRow(Base):
     __table_args__ = (UniqueConstraint("artwork_id", "platform", name="uq_posts_artwork_platform"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    artwork_id: Mapped[int] = mapped_column(ForeignKey("artworks.id", ondelete="CASCADE"), index=True)
+    artwork_id: Mapped[int] = mapped_column(
+        ForeignKey("artworks.id", ondelete="CASCADE"), index=True
+    )
     platform: Mapped[str] = mapped_column(String(32))
     state: Mapped[PostState] = mapped_column(
-        Enum(PostState, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            PostState, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        ),
         default=PostState.PENDING,
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -80,7 +96,9 @@ class PostRow(Base):
     remote_url: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     artwork: Mapped[ArtworkRow] = relationship(back_populates="posts")
@@ -95,7 +113,9 @@ class RunRow(Base):
     # The calendar day (in TZ) the run posts for, so a restart knows if today's post went out.
     local_date: Mapped[date] = mapped_column(Date, index=True)
     status: Mapped[RunStatus] = mapped_column(
-        Enum(RunStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            RunStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        ),
         default=RunStatus.RUNNING,
     )
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -179,13 +179,21 @@ class RunInfo:
 
 def _to_run(row: RunRow) -> RunInfo:
     return RunInfo(
-        id=row.id, trigger=row.trigger, dry_run=row.dry_run, local_date=row.local_date,
-        status=RunStatus(row.status), started_at=as_utc(row.started_at) or utcnow(),
-        finished_at=as_utc(row.finished_at), error=row.error, artwork_id=row.artwork_id,
+        id=row.id,
+        trigger=row.trigger,
+        dry_run=row.dry_run,
+        local_date=row.local_date,
+        status=RunStatus(row.status),
+        started_at=as_utc(row.started_at) or utcnow(),
+        finished_at=as_utc(row.finished_at),
+        error=row.error,
+        artwork_id=row.artwork_id,
     )
 
 
-def start_run(db: Database, *, trigger: str, dry_run: bool, local_date: date, pid: int | None) -> int:
+def start_run(
+    db: Database, *, trigger: str, dry_run: bool, local_date: date, pid: int | None
+) -> int:
     with db.session() as session, session.begin():
         row = RunRow(trigger=trigger, dry_run=dry_run, local_date=local_date, pid=pid)
         session.add(row)
@@ -194,7 +202,11 @@ def start_run(db: Database, *, trigger: str, dry_run: bool, local_date: date, pi
 
 
 def finish_run(
-    db: Database, run_id: int, *, status: RunStatus, error: str | None = None,
+    db: Database,
+    run_id: int,
+    *,
+    status: RunStatus,
+    error: str | None = None,
     artwork_id: int | None = None,
 ) -> None:
     with db.session() as session, session.begin():
@@ -222,8 +234,11 @@ def succeeded_run_on(db: Database, local_date: date, *, dry_run: bool) -> RunInf
     with db.session() as session:
         row = session.scalars(
             select(RunRow)
-            .where(RunRow.local_date == local_date, RunRow.dry_run.is_(dry_run),
-                   RunRow.status == RunStatus.SUCCEEDED)
+            .where(
+                RunRow.local_date == local_date,
+                RunRow.dry_run.is_(dry_run),
+                RunRow.status == RunStatus.SUCCEEDED,
+            )
             .order_by(RunRow.id.desc())
             .limit(1)
         ).first()
@@ -260,9 +275,16 @@ class PostInfo:
 
 def _to_post(row: PostRow) -> PostInfo:
     return PostInfo(
-        id=row.id, artwork_id=row.artwork_id, platform=row.platform, state=PostState(row.state),
-        attempts=row.attempts, remote_id=row.remote_id, remote_url=row.remote_url,
-        last_error=row.last_error, updated_at=as_utc(row.updated_at), posted_at=as_utc(row.posted_at),
+        id=row.id,
+        artwork_id=row.artwork_id,
+        platform=row.platform,
+        state=PostState(row.state),
+        attempts=row.attempts,
+        remote_id=row.remote_id,
+        remote_url=row.remote_url,
+        last_error=row.last_error,
+        updated_at=as_utc(row.updated_at),
+        posted_at=as_utc(row.posted_at),
     )
 
 

@@ -24,9 +24,22 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     for name in list(os.environ):
         if name.startswith(("TWITTER_", "INSTAGRAM_", "KAVI_")) or name in {
-            "DATA_DIR", "DATABASE_URL", "POST_SCHEDULE", "PUBLISHERS", "POEM_ENGINE",
-            "IMAGE_ENGINE", "STYLE_ENGINE", "POEM_MODEL", "IMAGE_MODEL", "MOODS", "STYLE_DIR",
-            "IMAGE_SIZE", "TORCH_DEVICE", "TORCH_DTYPE", "HASHTAGS", "SIGNATURE",
+            "DATA_DIR",
+            "DATABASE_URL",
+            "POST_SCHEDULE",
+            "PUBLISHERS",
+            "POEM_ENGINE",
+            "IMAGE_ENGINE",
+            "STYLE_ENGINE",
+            "POEM_MODEL",
+            "IMAGE_MODEL",
+            "MOODS",
+            "STYLE_DIR",
+            "IMAGE_SIZE",
+            "TORCH_DEVICE",
+            "TORCH_DTYPE",
+            "HASHTAGS",
+            "SIGNATURE",
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -65,7 +65,8 @@ def _render(artwork: Artwork, drafts: list[Draft]) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <title>Kavi preview — artwork {artwork.id}</title>
 <style>
-body{{font-family:system-ui,sans-serif;background:#f4f1ea;color:#222;margin:2rem auto;max-width:1100px}}
+body{{font-family:system-ui,sans-serif;background:#f4f1ea;color:#222;
+margin:2rem auto;max-width:1100px}}
 h1{{font-weight:400}} .poem{{font-family:Georgia,serif;font-size:1.4rem;line-height:1.6}}
 .cards{{display:flex;flex-wrap:wrap;gap:2rem}} .card{{background:#fff;border-radius:12px;
 box-shadow:0 2px 8px #0002;width:500px;overflow:hidden}} .card header{{padding:.8rem 1rem;
@@ -88,7 +89,8 @@ def _card(draft: Draft) -> str:
     notes = "".join(f"<div>{html.escape(n)}</div>" for n in draft.notes)
     return f"""<article class="card" data-platform="{html.escape(draft.platform)}">
 <header>{html.escape(draft.platform)}</header>
-<img src="{html.escape(draft.platform)}/{html.escape(draft.filename)}" alt="{html.escape(draft.alt_text)}">
+<img src="{html.escape(draft.platform)}/{html.escape(draft.filename)}"
+ alt="{html.escape(draft.alt_text)}">
 <div class="caption">{html.escape(draft.caption)}</div>
 <div class="alt"><strong>Alt text:</strong> {html.escape(draft.alt_text)}</div>
 <div class="notes">{notes}</div>

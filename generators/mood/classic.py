@@ -1,4 +1,4 @@
-"""The offline stylist: LAB colour transfer, a Kuwahara brush filter and a woven canvas texture."""
+"""The offline stylist: LAB colour transfer, Kuwahara dabs, contour strokes and a canvas weave."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from bot.errors import GenerationError
+from generators.image.quality import ensure_usable, image_problem
 from generators.mood.base import Stylization
 from generators.mood.colour import transfer_to_mood
 from generators.mood.moods import pick_style_image
@@ -23,13 +23,14 @@ Float32Array = NDArray[np.float32]
 COLOUR_STRENGTH = 0.8
 # Quadrant side of the brush filter per 1024 px of the shorter side: about a bristle-brush dab.
 BRUSH_RADIUS_PER_1024 = 4
-# Sharpness of the quadrant choice: higher picks the calmest quadrant more decisively (crisper
-# strokes), lower blends quadrants (softer, fewer blocky seams).
-BRUSH_SHARPNESS = 6.0
+# Quadrants are weighted by variance ** -BRUSH_SHARPNESS: higher picks the calmest quadrant more
+# decisively (crisper dabs), lower blends them (softer, fewer blocky seams). An integer, so the
+# power is plain multiplication rather than a slow float pow over a megapixel.
+BRUSH_SHARPNESS = 3
 # Brush strokes follow the painting's contours: how long a stroke is (per 1024 px, each way
 # from its centre) and how strongly its bristle streaks modulate brightness.
 STROKE_LENGTH_PER_1024 = 14
-STROKE_DEPTH = 0.06
+STROKE_DEPTH = 0.05
 # How deep the canvas weave shows: enough to read as texture, not as a pattern over the picture.
 CANVAS_DEPTH = 0.04
 # Thread spacing of the canvas per 1024 px.
@@ -46,7 +47,7 @@ class ClassicStylist:
     def stylize(
         self, image: Image.Image, mood: Mood, *, seed: int, style_dir: Path | None = None
     ) -> Stylization:
-        """Style `image` in `mood`; the same image, mood, seed and style folder give the same bytes."""
+        """Style `image` in `mood`; the same image, mood, seed and style folder give equal bytes."""
         if not isinstance(image, Image.Image) or image.width < 1 or image.height < 1:
             raise ValueError(f"`image` must be a non-empty PIL image, got {image!r}")
         style_reference = pick_style_image(style_dir, mood.name, seed)
@@ -60,10 +61,12 @@ class ClassicStylist:
         painted *= _brush_strokes(recoloured, seed)[..., np.newaxis]
         painted *= _canvas_texture(painted.shape[0], painted.shape[1], seed)[..., np.newaxis]
         out = np.clip(painted * np.float32(255.0) + np.float32(0.5), 0.0, 255.0).astype(np.uint8)
-        if np.ptp(out) == 0 and np.ptp(np.asarray(recoloured)) != 0:
-            raise GenerationError(f"the classic stylist flattened the image in mood {mood.name!r}")
+        styled = Image.fromarray(out, "RGB")
+        # A flat or black input may stay so; a usable painting must come out usable.
+        if image_problem(image) is None:
+            ensure_usable(styled, what=f"the classic stylist (mood {mood.name!r})")
         return Stylization(
-            image=Image.fromarray(out, "RGB"),
+            image=styled,
             mood=mood.name,
             engine=self.name,
             model=None,
@@ -72,8 +75,9 @@ class ClassicStylist:
 
 
 def _box_sums(channels: Float32Array, side: int) -> Float32Array:
-    """Sums over every side×side window (top-left anchored); summing shifted slices stays exact
-    in float32, unlike a summed-area table over a megapixel."""
+    """Sums over every side×side window, anchored at its top-left corner."""
+    # Adding shifted slices keeps float32 exact enough; a summed-area table over a megapixel
+    # would lose the small variances the Kuwahara filter compares.
     rows = channels.shape[0] - side + 1
     vertical = channels[:rows].copy()
     for offset in range(1, side):
@@ -96,7 +100,7 @@ def _kuwahara(rgb: Float32Array, radius: int) -> Float32Array:
     side = radius + 1
     luma = rgb @ _LUMA
     stack = np.concatenate([rgb, luma[..., None], (luma * luma)[..., None]], axis=-1)
-    padded = np.pad(stack, ((radius, radius), (radius, radius), (0, 0)), mode="reflect")
+    padded = np.pad(stack, ((radius, radius), (radius, radius), (0, 0)), mode="symmetric")
     means = _box_sums(padded, side)
     means *= np.float32(1.0 / (side * side))
     weighted = np.zeros_like(rgb)
@@ -107,7 +111,11 @@ def _kuwahara(rgb: Float32Array, radius: int) -> Float32Array:
             quadrant = means[dy : dy + height, dx : dx + width]
             variance = np.maximum(quadrant[..., 4] - quadrant[..., 3] ** 2, 0.0)
             # The floor keeps perfectly flat quadrants from dominating with infinite weight.
-            weight = (variance + np.float32(1e-4)) ** np.float32(-BRUSH_SHARPNESS / 2)
+            variance += np.float32(1e-4)
+            weight = variance
+            for _ in range(BRUSH_SHARPNESS - 1):
+                weight = weight * variance
+            np.reciprocal(weight, out=weight)
             weighted += quadrant[..., :3] * weight[..., None]
             total_weight += weight
     weighted /= total_weight[..., None]
@@ -170,8 +178,8 @@ def _canvas_texture(height: int, width: int, seed: int) -> Float32Array:
     phase = np.float32(2 * np.pi / period)
     weave = np.sin(x * phase) * np.sin(y * phase)
     # Real threads vary in thickness along the roll: slow noise per row and per column.
-    weft = _smoothed_noise(rng, height, width=9)[:, None]
-    warp = _smoothed_noise(rng, width, width=9)[None, :]
+    weft = _smoothed_noise(rng, height, window=9)[:, None]
+    warp = _smoothed_noise(rng, width, window=9)[None, :]
     grain = rng.standard_normal((height, width), dtype=np.float32)
     texture = weave * np.float32(0.25) + (weft + warp) * np.float32(0.35)
     texture += grain * np.float32(0.4)
@@ -180,7 +188,8 @@ def _canvas_texture(height: int, width: int, seed: int) -> Float32Array:
     return texture
 
 
-def _smoothed_noise(rng: np.random.Generator, length: int, *, width: int) -> Float32Array:
-    noise = rng.standard_normal(length + width - 1).astype(np.float32)
-    smooth = np.convolve(noise, np.full(width, 1.0 / width, dtype=np.float32), mode="valid")
+def _smoothed_noise(rng: np.random.Generator, length: int, *, window: int) -> Float32Array:
+    """Unit-variance noise of `length` samples, box-smoothed over `window` samples."""
+    noise = rng.standard_normal(length + window - 1).astype(np.float32)
+    smooth = np.convolve(noise, np.full(window, 1.0 / window, dtype=np.float32), mode="valid")
     return (smooth / np.float32(max(float(smooth.std()), 1e-6))).astype(np.float32)

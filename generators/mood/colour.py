@@ -9,6 +9,7 @@ is evaluated once on a 33³ RGB lattice and applied with Pillow's C trilinear 3D
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,7 +71,9 @@ def lab_statistics_of_palette(palette_rgb: Sequence[tuple[int, int, int]]) -> La
     if rgb.ndim != 2 or rgb.shape[1] != 3 or np.any(rgb < 0) or np.any(rgb > 255):
         raise ValueError(f"`palette_rgb` must be (r, g, b) tuples in 0..255, got {palette_rgb!r}")
     lab = _rgb_to_lab(rgb[np.newaxis] / 255.0)[0]
-    weights = np.asarray(_PALETTE_WEIGHTS if len(rgb) == len(_PALETTE_WEIGHTS) else [1.0] * len(rgb))
+    weights = np.asarray(
+        _PALETTE_WEIGHTS if len(rgb) == len(_PALETTE_WEIGHTS) else [1.0] * len(rgb)
+    )
     mean = np.average(lab, axis=0, weights=weights)
     std = np.sqrt(np.average((lab - mean) ** 2, axis=0, weights=weights))
     return LabStatistics(mean=mean.astype(np.float64), std=std.astype(np.float64))
@@ -110,14 +113,15 @@ def _check_triple(name: str, values: Sequence[float] | NDArray[np.floating]) -> 
 
 
 def _check_strength(strength: float) -> None:
-    if not isinstance(strength, int | float) or not math.isfinite(strength):
+    if not isinstance(strength, numbers.Real) or not math.isfinite(strength):
         raise ValueError(f"`strength` must be a number in [0, 1], got {strength!r}")
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"`strength` must be in [0, 1], got {strength}")
 
 
-def _transfer_lut(source: LabStatistics, target_mean: FloatArray, target_std: FloatArray,
-                  strength: float) -> ImageFilter.Color3DLUT:
+def _transfer_lut(
+    source: LabStatistics, target_mean: FloatArray, target_std: FloatArray, strength: float
+) -> ImageFilter.Color3DLUT:
     # Pillow wants red to vary fastest, then green, then blue.
     axis = np.linspace(0.0, 1.0, LUT_SIZE)
     blue, green, red = np.meshgrid(axis, axis, axis, indexing="ij")
@@ -126,9 +130,7 @@ def _transfer_lut(source: LabStatistics, target_mean: FloatArray, target_std: Fl
     ratio = np.minimum(target_std / np.maximum(source.std, _MIN_STD), MAX_STD_RATIO)
     transferred = _lab_to_rgb((lab - source.mean) * ratio + target_mean)
     blended = lattice + strength * (transferred - lattice)
-    return ImageFilter.Color3DLUT(
-        LUT_SIZE, np.clip(blended, 0.0, 1.0).reshape(-1, 3), _copy_table=False
-    )
+    return ImageFilter.Color3DLUT(LUT_SIZE, np.clip(blended, 0.0, 1.0).reshape(-1, 3))
 
 
 def transfer_colour(

@@ -20,7 +20,9 @@ def test_caption_without_signature_or_tags() -> None:
 
 def test_alt_text_describes_and_quotes() -> None:
     alt = build_alt_text("a moonlit river at night", LINES, "sadness")
-    assert alt.startswith("A painting of a moonlit river at night, recoloured in the palette of sadness.")
+    assert alt.startswith(
+        "A painting of a moonlit river at night, recoloured in the palette of sadness."
+    )
     assert "\u201cwinter moonlight / a heron stands in the reeds / the river is still\u201d" in alt
 
 

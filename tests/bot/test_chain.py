@@ -29,7 +29,9 @@ def test_neural_engine_without_the_extra_is_a_config_error(
 ) -> None:
     monkeypatch.setattr("bot.chain.missing_neural_packages", lambda: ["torch"])
     settings = load_settings(data_dir=tmp_path, image_engine="diffusion")
-    with pytest.raises(ConfigError, match=r"IMAGE_ENGINE=diffusion needs the neural extra \(torch missing\)"):
+    with pytest.raises(
+        ConfigError, match=r"IMAGE_ENGINE=diffusion needs the neural extra \(torch missing\)"
+    ):
         resolve_engine("image", settings)
 
 
@@ -42,7 +44,9 @@ def test_choice_is_logged_and_recorded(tmp_path: Path, caplog: pytest.LogCapture
     artwork = result.artwork
     assert artwork.engine_notes["image"].startswith("procedural: auto: offline engine")
     assert (artwork.poem_engine, artwork.image_engine, artwork.style_engine) == (
-        "grammar", "procedural", "classic",
+        "grammar",
+        "procedural",
+        "classic",
     )
     assert artwork.mood in settings.enabled_moods
     assert len(artwork.poem_lines) == 3 and artwork.poem in artwork.caption

@@ -64,7 +64,9 @@ def test_history_and_show(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "alt text:" in shown and "caption:" in shown and "posts: none" in shown
 
 
-def test_show_unknown_artwork_fails_clearly(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_unknown_artwork_fails_clearly(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["show", "42"]) == 1
     assert "kavi: error: no artwork with id 42" in capsys.readouterr().err
 
@@ -84,10 +86,19 @@ def test_unknown_mood_exits_2(data_dir: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_bad_setting_exits_2_without_traceback(data_dir: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "TZ": "Nowhere/Land", "DATA_DIR": str(data_dir), "HOME": str(data_dir)}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TZ": "Nowhere/Land",
+        "DATA_DIR": str(data_dir),
+        "HOME": str(data_dir),
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "--post-now", "--dry-run"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
@@ -110,8 +121,11 @@ def test_help_imports_nothing_heavy() -> None:
         "sys.argv = ['bot', '--help']\n"
         "try:\n    runpy.run_module('bot', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "heavy = [m for m in ('numpy', 'PIL', 'sqlalchemy', 'pydantic', 'torch', 'skimage') if m in sys.modules]\n"
+        "names = ('numpy', 'PIL', 'sqlalchemy', 'pydantic', 'torch', 'skimage')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert "HEAVY []" in proc.stdout

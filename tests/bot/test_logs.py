@@ -7,7 +7,9 @@ import pytest
 from bot.logs import configure_logging
 
 
-def test_secrets_are_redacted_in_messages_args_and_tracebacks(capsys: pytest.CaptureFixture[str]) -> None:
+def test_secrets_are_redacted_in_messages_args_and_tracebacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     configure_logging("INFO", ["hunter2-password", "tok-ABCDEF"])
     log = logging.getLogger("kavi.test")
     log.info("logging in with %s", "hunter2-password")

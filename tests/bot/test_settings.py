@@ -43,7 +43,11 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         ("TZ", "Mars/Olympus", "TZ: unknown time zone 'Mars/Olympus'"),
         ("POST_SCHEDULE", "every day", "POST_SCHEDULE: 'every day' must have 5 fields"),
         ("POST_SCHEDULE", "0 25 * * *", "POST_SCHEDULE: '0 25 * * *' is not a valid cron"),
-        ("IMAGE_ENGINE", "dalle", "IMAGE_ENGINE: unknown engine 'dalle'; choose one of: auto, procedural"),
+        (
+            "IMAGE_ENGINE",
+            "dalle",
+            "IMAGE_ENGINE: unknown engine 'dalle'; choose one of: auto, procedural",
+        ),
         ("MOODS", "joy", "MOODS: unknown mood 'joy'"),
         ("PUBLISHERS", "myspace", "PUBLISHERS: unknown publisher 'myspace'"),
         ("IMAGE_SIZE", "99", "IMAGE_SIZE: Input should be greater than or equal to 256"),

@@ -39,9 +39,16 @@ def store(tmp_path: Path) -> ImageStore:
 
 def make_artwork(seed: int = 1) -> Artwork:
     return Artwork(
-        seed=seed, poem="a\nb\nc", poem_engine="grammar", prompt="moon over water",
-        image_engine="procedural", mood="sadness", style_engine="classic",
-        caption="a\nb\nc\n\n#haiku", alt_text="A painting of the moon.", timings={"poem_s": 0.01},
+        seed=seed,
+        poem="a\nb\nc",
+        poem_engine="grammar",
+        prompt="moon over water",
+        image_engine="procedural",
+        mood="sadness",
+        style_engine="classic",
+        caption="a\nb\nc\n\n#haiku",
+        alt_text="A painting of the moon.",
+        timings={"poem_s": 0.01},
     )
 
 
@@ -97,8 +104,9 @@ def test_crash_between_file_write_and_commit_leaves_no_row_and_no_file(
     assert [p for p in (tmp_path / "artworks").rglob("*") if p.is_file()] == []
 
 
-def test_files_are_written_before_the_row(db: Database, store: ImageStore, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_files_are_written_before_the_row(
+    db: Database, store: ImageStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sqlalchemy.orm import Session
 
     seen: list[bool] = []
@@ -121,7 +129,9 @@ def test_orphan_files_are_found(db: Database, store: ImageStore, tmp_path: Path)
     assert stored.image_path is not None
 
 
-def test_atomic_write_leaves_no_temp_file_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_atomic_write_leaves_no_temp_file_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
 
     def boom(src: str, dst: str) -> None:
