@@ -71,7 +71,7 @@ def _check_kind(kind: str) -> None:
 
 
 def missing_files(folder: Path, *, kind: str) -> list[str]:
-    """What a model folder of `kind` lacks to load (config, weights, tokenizer); [] when complete."""
+    """What a model folder of `kind` lacks to load (config, weights, tokenizer); [] if nothing."""
     _check_kind(kind)
     if kind == "diffusion":
         index_file = folder / "model_index.json"
@@ -124,7 +124,7 @@ def cached_snapshot(model: str, *, kind: str) -> Path | None:
 
 
 def weights_on_disk(model: str, *, kind: str) -> tuple[bool, str]:
-    """Whether `model` (a local folder or a Hugging Face id) can load without a download, and why."""
+    """Whether `model` (local folder or Hugging Face id) can load without a download, and why."""
     _check_kind(kind)
     if not model or not model.strip():
         return False, "no model configured"
@@ -150,7 +150,7 @@ def weights_on_disk(model: str, *, kind: str) -> tuple[bool, str]:
 
 
 def local_model_path(model: str, *, kind: str) -> Path:
-    """The folder to load `model` from, never downloading; GenerationError saying how to fetch it."""
+    """The folder to load `model` from, never downloading; else GenerationError saying how."""
     available, reason = weights_on_disk(model, kind=kind)
     if not available:
         raise GenerationError(f"cannot load {kind} model {model!r}: {reason}")
@@ -192,7 +192,9 @@ def pull_models(models: list[str]) -> list[Path]:
         if _looks_like_path(model):
             folder = Path(model).expanduser()
             if not folder.is_dir():
-                raise ModelPullError(f"{model!r} looks like a local path but there is no folder there")
+                raise ModelPullError(
+                    f"{model!r} looks like a local path but there is no folder there"
+                )
             log.info("%s is a local folder; nothing to pull", folder)
             folders.append(folder)
             continue

@@ -26,7 +26,7 @@ _CPU_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
 
 
 def resolve_device(name: str) -> str:
-    """Turn TORCH_DEVICE (`auto`, `cuda`, `cuda:N`, `mps`, `cpu`) into a usable torch device string."""
+    """Turn TORCH_DEVICE (`auto`, `cuda`, `cuda:N`, `mps`, `cpu`) into a usable device string."""
     import torch
 
     choice = (name or "auto").strip().lower()
@@ -44,12 +44,14 @@ def resolve_device(name: str) -> str:
     if base == "cuda" and not torch.cuda.is_available():
         raise ConfigError("TORCH_DEVICE is cuda but torch sees no CUDA GPU; use auto or cpu")
     if base == "mps" and not _mps_available():
-        raise ConfigError("TORCH_DEVICE is mps but this torch build or machine has no MPS; use auto or cpu")
+        raise ConfigError(
+            "TORCH_DEVICE is mps but this torch build or machine has no MPS; use auto or cpu"
+        )
     return choice
 
 
 def resolve_dtype(name: str, device: str) -> torch.dtype:
-    """Turn TORCH_DTYPE into a torch dtype; `auto` picks half precision where the device runs it fast."""
+    """Turn TORCH_DTYPE into a torch dtype; `auto` picks half precision where it runs fast."""
     import torch
 
     choice = (name or "auto").strip().lower()
@@ -74,11 +76,11 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 @functools.cache
 def cpu_supports_bf16() -> bool:
-    """True when this CPU has native bfloat16 instructions, so a bf16 UNet is faster than float32."""
+    """True when this CPU has native bfloat16 instructions, so bf16 beats float32 on it."""
     flags = _cpu_flags()
     if flags:
         return bool(flags & _CPU_BF16_FLAGS)
-    # No /proc/cpuinfo (macOS): Apple silicon has BF16 from M2 on; torch still runs it correctly on M1.
+    # No /proc/cpuinfo (macOS): Apple silicon has BF16 from M2 on; M1 still runs it correctly.
     return platform.system() == "Darwin" and platform.machine() == "arm64"
 
 
@@ -109,7 +111,7 @@ def cpu_generator(seed: int) -> torch.Generator:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch's global generators (CPU and every GPU), which transformers' sampling draws from."""
+    """Seed torch's global generators (CPU and GPUs), which transformers' sampling draws from."""
     import torch
 
     torch.manual_seed(int(seed) % (2**63))
@@ -148,7 +150,7 @@ def lower_resolution(resolution: int, *, multiple: int = 64) -> int:
 def retry_on_oom(
     run: Callable[[int], T], *, resolution: int, device: str, what: str, multiple: int = 64
 ) -> T:
-    """Call `run(resolution)`; on out-of-memory free memory and retry once lower, then fail clearly."""
+    """Call `run(resolution)`; on out-of-memory free memory, retry once lower, then fail clearly."""
     failure: BaseException | None = None
     try:
         return run(resolution)

@@ -26,11 +26,17 @@ def _diffusion_weights(model: str) -> tuple[bool, str]:
 
 
 register(
-    EngineSpec("image", "procedural", _procedural, description="seeded generative landscape painting")
+    EngineSpec(
+        "image", "procedural", _procedural, description="seeded generative landscape painting"
+    )
 )
 register(
     EngineSpec(
-        "image", "diffusion", _diffusion, neural=True, weights_available=_diffusion_weights,
+        "image",
+        "diffusion",
+        _diffusion,
+        neural=True,
+        weights_available=_diffusion_weights,
         description="diffusers text-to-image (SD-Turbo class)",
     )
 )

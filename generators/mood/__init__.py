@@ -26,11 +26,17 @@ def _diffusion_weights(model: str) -> tuple[bool, str]:
 
 
 register(
-    EngineSpec("mood", "classic", _classic, description="LAB colour transfer, painterly filter, canvas")
+    EngineSpec(
+        "mood", "classic", _classic, description="LAB colour transfer, painterly filter, canvas"
+    )
 )
 register(
     EngineSpec(
-        "mood", "diffusion", _diffusion, neural=True, weights_available=_diffusion_weights,
+        "mood",
+        "diffusion",
+        _diffusion,
+        neural=True,
+        weights_available=_diffusion_weights,
         description="img2img repaint with the mood's prompt, then colour transfer",
     )
 )

@@ -25,10 +25,16 @@ def _llm_weights(model: str) -> tuple[bool, str]:
     return weights_on_disk(model, kind="llm")
 
 
-register(EngineSpec("poem", "grammar", _grammar, description="curated word bank and haiku templates"))
+register(
+    EngineSpec("poem", "grammar", _grammar, description="curated word bank and haiku templates")
+)
 register(
     EngineSpec(
-        "poem", "llm", _llm, neural=True, weights_available=_llm_weights,
+        "poem",
+        "llm",
+        _llm,
+        neural=True,
+        weights_available=_llm_weights,
         description="Hugging Face causal LM, chat-templated, validated 5-7-5",
     )
 )

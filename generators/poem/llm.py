@@ -1,4 +1,4 @@
-"""The `llm` poem writer: a Hugging Face causal LM writes the haiku; only a valid 5-7-5 leaves here."""
+"""The `llm` poem writer: a Hugging Face causal LM writes the haiku; only valid 5-7-5 leaves."""
 
 from __future__ import annotations
 
@@ -44,15 +44,14 @@ _QUOTES = "\"'`*_\u201c\u201d\u2018\u2019"
 
 
 def clean_poem_text(text: str) -> list[str]:
-    """The poem lines in a model's reply: chatter, bullets, quotes and counts stripped, at most 3."""
+    """The poem lines in a model's reply, chatter, bullets, quotes and counts stripped."""
     lines: list[str] = []
     for raw in text.replace("\r", "\n").split("\n"):
         line = raw.strip()
         if not line:
-            if lines:
-                # A blank line after the poem starts has ended it (models add notes below).
-                if len(lines) >= 3:
-                    break
+            # A blank line after three poem lines ends the poem (models add notes below).
+            if len(lines) >= 3:
+                break
             continue
         if _CHATTER.match(line):
             continue
@@ -66,17 +65,19 @@ def clean_poem_text(text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _LoadedLM:
+class LoadedLM:
+    """A tokenizer and causal LM loaded together, and the device they sit on."""
+
     tokenizer: Any
     model: Any
     device: str
 
 
-_MODELS: dict[tuple[str, str, str], _LoadedLM] = {}
+_MODELS: dict[tuple[str, str, str], LoadedLM] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def _load(model: str, device: str, dtype_name: str) -> _LoadedLM:
+def _load(model: str, device: str, dtype_name: str) -> LoadedLM:
     """Load tokenizer and model once per process (keyed by folder, device, dtype)."""
     from generators.models import local_model_path
 
@@ -90,14 +91,14 @@ def _load(model: str, device: str, dtype_name: str) -> _LoadedLM:
         return loaded
 
 
-def _load_uncached(folder: Path, device: str, dtype_name: str) -> _LoadedLM:
+def _load_uncached(folder: Path, device: str, dtype_name: str) -> LoadedLM:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     log.info("loading poem model from %s on %s (%s)", folder, device, dtype_name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        lm = AutoModelForCausalLM.from_pretrained(
+        lm: Any = AutoModelForCausalLM.from_pretrained(
             folder,
             dtype=getattr(torch, dtype_name),
             attn_implementation="sdpa",
@@ -107,7 +108,7 @@ def _load_uncached(folder: Path, device: str, dtype_name: str) -> _LoadedLM:
         raise GenerationError(f"could not load the poem model from {folder}: {exc}") from exc
     lm.to(device)
     lm.eval()
-    return _LoadedLM(tokenizer=tokenizer, model=lm, device=device)
+    return LoadedLM(tokenizer=tokenizer, model=lm, device=device)
 
 
 def clear_model_cache() -> None:
@@ -150,7 +151,7 @@ class LLMPoemWriter:
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> LLMPoemWriter:
-        """Build from registry options; params: max_attempts, fallback, max_new_tokens, temperature."""
+        """Build from registry options (max_attempts, fallback, max_new_tokens, temperature)."""
         from generators.models import DEFAULT_POEM_MODEL
 
         params = dict(options.params)
@@ -167,23 +168,28 @@ class LLMPoemWriter:
             temperature=float(params.get("temperature", DEFAULT_TEMPERATURE)),
         )
 
-    def write(self, *, seed: int) -> Poem:
-        """Write a validated haiku; GenerationError (or the grammar writer, if allowed) when none comes."""
-        from generators.poem.syllables import haiku_problems
-        from generators.torch_runtime import resolve_device, resolve_dtype, seed_everything
-        from generators.torch_runtime import dtype_name as name_of
+    def load(self) -> LoadedLM:
+        """The resident tokenizer and model this writer uses, loaded (offline) on first call."""
+        from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype
 
         device = resolve_device(self.device)
-        loaded = _load(self.model, device, name_of(resolve_dtype(self.dtype, device)))
+        return _load(self.model, device, dtype_name(resolve_dtype(self.dtype, device)))
+
+    def write(self, *, seed: int) -> Poem:
+        """Write a validated haiku; else GenerationError (or the grammar writer, if allowed)."""
+        from generators.poem.syllables import haiku_problems
+        from generators.torch_runtime import seed_everything
+
+        loaded = self.load()
         prompt = build_prompt(loaded.tokenizer, seed=seed)
         last_problem = "no attempt made"
         for attempt in range(self.max_attempts):
             seed_everything(seed * 1009 + attempt)
             reply = self._generate(loaded, prompt)
             lines = clean_poem_text(reply)
-            problems = (
-                [f"expected 3 lines, got {len(lines)}"] if len(lines) != 3 else haiku_problems(lines)
-            )
+            problems = haiku_problems(lines) if len(lines) == 3 else [
+                f"expected 3 lines, got {len(lines)}"
+            ]
             if not problems:
                 return self._poem(tuple(lines))  # type: ignore[arg-type]
             last_problem = "; ".join(problems)
@@ -199,7 +205,7 @@ class LLMPoemWriter:
             return GrammarPoemWriter().write(seed=seed)
         raise GenerationError(message)
 
-    def _generate(self, loaded: _LoadedLM, prompt: dict[str, Any]) -> str:
+    def _generate(self, loaded: LoadedLM, prompt: dict[str, Any]) -> str:
         import torch
 
         tokenizer = loaded.tokenizer
@@ -234,15 +240,16 @@ class LLMPoemWriter:
 
 
 def build_prompt(tokenizer: Any, *, seed: int) -> dict[str, Any]:
-    """Token ids asking for one haiku: via the chat template when the tokenizer has one, else plain."""
+    """Token ids asking for one haiku: through the chat template if the tokenizer has one."""
     from jinja2 import TemplateError
 
     subject = random.Random(f"llm-subject:{seed}").choice(_SUBJECTS)
     request = f"Write one haiku about {subject}."
+    example_request = "Write one haiku about an old pond."
     if getattr(tokenizer, "chat_template", None):
         messages = [
             {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": "Write one haiku about an old pond."},
+            {"role": "user", "content": example_request},
             {"role": "assistant", "content": _EXAMPLE},
             {"role": "user", "content": request},
         ]
@@ -253,7 +260,7 @@ def build_prompt(tokenizer: Any, *, seed: int) -> dict[str, Any]:
         except TemplateError:
             # Some templates (Gemma's, Mistral's) refuse a system turn: fold it into the first.
             messages = [
-                {"role": "user", "content": f"{SYSTEM_PROMPT}\n\nWrite one haiku about an old pond."},
+                {"role": "user", "content": f"{SYSTEM_PROMPT}\n\n{example_request}"},
                 {"role": "assistant", "content": _EXAMPLE},
                 {"role": "user", "content": request},
             ]

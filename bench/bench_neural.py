@@ -1,0 +1,324 @@
+"""Per-stage latency and peak memory of the neural chain: diffusers defaults beside Kavi's.
+
+    python bench/bench_neural.py --tiny               # tiny random models, seconds
+    python bench/bench_neural.py --full --size 512    # full-size random architectures, minutes
+
+Models are random (nothing is downloaded): tiny ones as in the tests, or full-size ones with
+SD-Turbo's UNet/VAE/OpenCLIP-H text encoder, TAESD and SmolLM2-360M's shapes. Each (stage,
+configuration) runs in its own process so peak memory is its own. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass(frozen=True)
+class Config:
+    """One way of running the chain."""
+
+    name: str
+    dtype: str
+    tiny_vae: bool
+    compile: bool = False
+
+
+BASELINE = Config("diffusers-default", dtype="float32", tiny_vae=False)
+KAVI = Config("kavi", dtype="auto", tiny_vae=True)
+KAVI_COMPILED = Config("kavi+compile", dtype="auto", tiny_vae=True, compile=True)
+
+
+def build_full_models(folder: Path) -> None:
+    """Save SD-Turbo-size (SD 2.1 shapes), TAESD-size and SmolLM2-360M-size random models."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        AutoencoderTiny,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, LlamaConfig, LlamaForCausalLM
+
+    from tests.generators.neural.tiny_models import (
+        byte_level_tokenizer,
+        clip_tokenizer,
+        turbo_scheduler,
+    )
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+        block_out_channels=(320, 640, 1280, 1280),
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+        cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 20), use_linear_projection=True,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=(128, 256, 512, 512), layers_per_block=2, latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=768, scaling_factor=0.18215,
+    )
+    tokenizer = clip_tokenizer()
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
+            num_attention_heads=16, max_position_embeddings=77, hidden_act="gelu",
+            projection_dim=1024, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+        )
+    )
+    StableDiffusionPipeline(
+        unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+        scheduler=turbo_scheduler(), safety_checker=None, feature_extractor=None,
+        requires_safety_checker=False,
+    ).save_pretrained(folder / "sd")
+    del unet, vae, text_encoder
+    AutoencoderTiny().save_pretrained(folder / "taesd")
+    lm_tokenizer = byte_level_tokenizer(chat_template=True)
+    lm = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=49152, hidden_size=960, intermediate_size=2560, num_hidden_layers=32,
+            num_attention_heads=15, num_key_value_heads=5, max_position_embeddings=8192,
+            rope_theta=100000.0, tie_word_embeddings=True,
+            bos_token_id=lm_tokenizer.bos_token_id, eos_token_id=lm_tokenizer.eos_token_id,
+            pad_token_id=lm_tokenizer.pad_token_id,
+        )
+    )
+    lm_tokenizer.save_pretrained(folder / "lm")
+    lm.save_pretrained(folder / "lm")
+
+
+def build_tiny_models(folder: Path) -> None:
+    """Save the tests' tiny random models."""
+    from tests.generators.neural.tiny_models import build_tiny_lm, build_tiny_sd, build_tiny_taesd
+
+    build_tiny_sd(folder / "sd")
+    build_tiny_taesd(folder / "taesd")
+    build_tiny_lm(folder / "lm", chat_template=True)
+
+
+class ModuleTimer:
+    """Forward hooks that add up the wall time spent in named modules (text encoder, UNet, VAE)."""
+
+    def __init__(self, modules: dict[str, Any]) -> None:
+        self.seconds: dict[str, float] = {name: 0.0 for name in modules}
+        self.calls: dict[str, int] = {name: 0 for name in modules}
+        self._started: dict[str, float] = {}
+        self._handles = []
+        for name, module in modules.items():
+            if module is None:
+                continue
+            self._handles.append(module.register_forward_pre_hook(self._pre(name)))
+            self._handles.append(module.register_forward_hook(self._post(name)))
+
+    def _pre(self, name: str) -> Any:
+        def hook(module: Any, args: Any) -> None:
+            self._started[name] = time.perf_counter()
+
+        return hook
+
+    def _post(self, name: str) -> Any:
+        def hook(module: Any, args: Any, output: Any) -> None:
+            self.seconds[name] += time.perf_counter() - self._started.pop(name)
+            self.calls[name] += 1
+
+        return hook
+
+    def reset(self) -> None:
+        self.seconds = {name: 0.0 for name in self.seconds}
+        self.calls = {name: 0 for name in self.calls}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_rss_mb() -> float:
+    # VmHWM, not getrusage's ru_maxrss: the latter survives execve, so a worker would report
+    # the peak of the parent that built the models.
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pipeline_modules(pipe: Any) -> dict[str, Any]:
+    return {
+        "text_encoder": pipe.text_encoder, "unet": pipe.unet,
+        "vae_encoder": getattr(pipe.vae, "encoder", None), "vae_decoder": pipe.vae.decoder,
+    }
+
+
+def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time one stage under one configuration, in this (fresh) process."""
+    import torch
+
+    from bot.errors import GenerationError
+    from generators.torch_runtime import dtype_name, resolve_dtype
+
+    models = Path(spec["models"])
+    config = Config(**spec["config"])
+    stage, size, steps = spec["stage"], spec["size"], spec["steps"]
+    result: dict[str, Any] = {
+        "stage": stage, "config": config.name,
+        "dtype": dtype_name(resolve_dtype(config.dtype, "cpu")), "tiny_vae": config.tiny_vae,
+        "compile": config.compile, "threads": torch.get_num_threads(),
+    }
+    tiny_vae = str(models / "taesd") if config.tiny_vae else None
+    started = time.perf_counter()
+    if stage == "poem":
+        from generators.poem.llm import LLMPoemWriter, build_prompt
+
+        writer = LLMPoemWriter(str(models / "lm"), device="cpu", dtype=config.dtype)
+        loaded = writer.load()
+        result["load_s"] = round(time.perf_counter() - started, 3)
+        prompt = build_prompt(loaded.tokenizer, seed=1)
+        tokens = spec["tokens"]
+
+        def run() -> None:
+            with torch.inference_mode():
+                loaded.model.generate(
+                    **prompt, do_sample=True, max_new_tokens=tokens, min_new_tokens=tokens,
+                    pad_token_id=loaded.tokenizer.pad_token_id,
+                )
+
+        run()  # warm-up
+        started = time.perf_counter()
+        run()
+        elapsed = time.perf_counter() - started
+        result.update(
+            run_s=round(elapsed, 3), new_tokens=tokens, tokens_per_s=round(tokens / elapsed, 2),
+            prompt_tokens=int(prompt["input_ids"].shape[-1]),
+        )
+    else:
+        from PIL import Image
+
+        from generators.image.diffusion import DiffusionPainter
+        from generators.mood.diffusion import DiffusionStylist
+        from generators.mood.moods import get_mood
+        from generators.poem.base import Poem
+
+        common = dict(device="cpu", dtype=config.dtype, tiny_vae=tiny_vae, compile=config.compile,
+                      steps=steps, max_attempts=1)
+        poem = Poem(("the old moon rises", "a heron stands in the stream",
+                     "cold wind on the reeds"), engine="bench")
+        if stage == "image":
+            engine: Any = DiffusionPainter(str(models / "sd"), **common)  # type: ignore[arg-type]
+
+            def run_at(side: int) -> None:
+                engine.paint(poem, size=side, seed=1)
+        else:
+            engine = DiffusionStylist(str(models / "sd"), **common)  # type: ignore[arg-type]
+            mood = get_mood("sadness")
+
+            def run_at(side: int) -> None:
+                picture = Image.linear_gradient("L").resize((side, side)).convert("RGB")
+                engine.stylize(picture, mood, seed=1)
+
+        pipe = engine.pipeline()
+        result["load_s"] = round(time.perf_counter() - started, 3)
+        timer = ModuleTimer(_pipeline_modules(pipe))
+        problem = None
+        for side in (spec["warmup_size"], size):
+            timer.reset()
+            started = time.perf_counter()
+            try:
+                run_at(side)
+            except GenerationError as exc:
+                # Random weights may paint a flat image; the timing still stands.
+                problem = str(exc)
+            elapsed = time.perf_counter() - started
+        result.update(
+            run_s=round(elapsed, 3), size=size, steps=steps,
+            modules_s={k: round(v, 3) for k, v in timer.seconds.items() if timer.calls[k]},
+            module_calls={k: v for k, v in timer.calls.items() if v},
+        )
+        if problem:
+            result["rejected"] = problem
+    result["rss_after_mb"] = round(_rss_mb(), 1)
+    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the models, run each stage under each configuration in a subprocess, print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--tiny", action="store_true", help="tiny random models (default)")
+    which.add_argument("--full", action="store_true", help="full-size random-weight architectures")
+    parser.add_argument("--size", type=int, help="image side in px (tiny: 64, full: 512)")
+    parser.add_argument("--steps", type=int, default=1, help="denoising steps (SD-Turbo: 1-4)")
+    parser.add_argument("--tokens", type=int, default=32, help="new tokens the LM generates")
+    parser.add_argument("--stages", default="poem,image,mood", help="comma list of stages")
+    parser.add_argument("--compile", action="store_true", help="also time Kavi with torch.compile")
+    parser.add_argument("--models-dir", type=Path, help="reuse (or keep) the built models here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(run_worker(json.loads(args.worker))))
+        return 0
+
+    full = bool(args.full)
+    size = args.size or (512 if full else 64)
+    if size < 8:
+        parser.error(f"--size must be at least 8, got {size}")
+    configs = [BASELINE, KAVI] + ([KAVI_COMPILED] if args.compile else [])
+    with tempfile.TemporaryDirectory(prefix="kavi-bench-") as scratch:
+        models = args.models_dir or Path(scratch)
+        started = time.perf_counter()
+        if not (models / "sd" / "model_index.json").is_file():
+            (build_full_models if full else build_tiny_models)(models)
+        build_s = time.perf_counter() - started
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+        results = []
+        for stage in [s.strip() for s in args.stages.split(",") if s.strip()]:
+            for config in configs:
+                spec = {
+                    "models": str(models), "config": asdict(config), "stage": stage,
+                    "size": size, "steps": args.steps, "tokens": args.tokens,
+                    "warmup_size": min(size, 256) if full else size,
+                }
+                done = subprocess.run(
+                    [sys.executable, __file__, "--worker", json.dumps(spec)],
+                    capture_output=True, text=True, env=env, cwd=ROOT,
+                )
+                if done.returncode != 0:
+                    print(done.stderr[-4000:], file=sys.stderr)
+                    return 1
+                line = done.stdout.strip().splitlines()[-1]
+                results.append(json.loads(line))
+                print(line, file=sys.stderr, flush=True)
+    summary: dict[str, Any] = {}
+    for stage in {r["stage"] for r in results}:
+        rows = {r["config"]: r for r in results if r["stage"] == stage}
+        if BASELINE.name in rows and KAVI.name in rows:
+            base, kavi = rows[BASELINE.name]["run_s"], rows[KAVI.name]["run_s"]
+            summary[stage] = {
+                "baseline_s": base, "kavi_s": kavi, "speedup": round(base / kavi, 2),
+                "baseline_peak_rss_mb": rows[BASELINE.name]["peak_rss_mb"],
+                "kavi_peak_rss_mb": rows[KAVI.name]["peak_rss_mb"],
+            }
+    print(json.dumps({
+        "models": "full-size random weights" if full else "tiny random",
+        "size": size, "steps": args.steps, "build_s": round(build_s, 1),
+        "cpu_count": os.cpu_count(), "results": results, "summary": summary,
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""Finding weights on disk (local folder or HF cache, no network), auto resolution and pulling."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from bot.errors import ConfigError  # noqa: E402
+from generators.models import pull_models, weights_on_disk  # noqa: E402
+from generators.poem.llm import LLMPoemWriter  # noqa: E402
+from generators.registry import get_engine_spec  # noqa: E402
+from tests.generators.neural.conftest import put_in_hub_cache  # noqa: E402
+
+pytestmark = pytest.mark.neural
+
+
+def test_local_folders(tiny_chat_lm: Path, tiny_sd: Path, tmp_path: Path) -> None:
+    assert weights_on_disk(str(tiny_chat_lm), kind="llm") == (True, f"local folder {tiny_chat_lm}")
+    assert weights_on_disk(str(tiny_sd), kind="diffusion")[0]
+    assert weights_on_disk(str(tmp_path / "nothing"), kind="llm") == (
+        False, f"no folder at {tmp_path / 'nothing'}",
+    )
+    broken = tmp_path / "broken-sd"
+    shutil.copytree(tiny_sd, broken)
+    for weights in (broken / "unet").glob("*.safetensors"):
+        weights.unlink()
+    available, reason = weights_on_disk(str(broken), kind="diffusion")
+    assert not available and "unet/ weights" in reason
+
+
+def test_hub_cache_lookup_without_network(
+    tiny_chat_lm: Path, tiny_sd: Path, tmp_path: Path
+) -> None:
+    hf_home = tmp_path / "hf-home"
+    available, reason = weights_on_disk("kavi-test/tiny-lm", kind="llm")
+    assert not available and "python -m bot models pull" in reason
+    put_in_hub_cache(tiny_chat_lm, "kavi-test/tiny-lm", hf_home)
+    put_in_hub_cache(tiny_sd, "kavi-test/tiny-sd", hf_home)
+    assert weights_on_disk("kavi-test/tiny-lm", kind="llm") == (
+        True, "kavi-test/tiny-lm found in the Hugging Face cache",
+    )
+    assert weights_on_disk("kavi-test/tiny-sd", kind="diffusion")[0]
+    # An LLM is not a diffusers pipeline.
+    assert not weights_on_disk("kavi-test/tiny-lm", kind="diffusion")[0]
+
+
+def test_auto_resolution_follows_weights(tiny_chat_lm: Path, tmp_path: Path) -> None:
+    spec = get_engine_spec("poem", "llm")
+    assert spec.weights_available is not None
+    assert spec.weights_available("kavi-test/tiny-lm")[0] is False
+    put_in_hub_cache(tiny_chat_lm, "kavi-test/tiny-lm", tmp_path / "hf-home")
+    assert spec.weights_available("kavi-test/tiny-lm")[0] is True
+    image_spec = get_engine_spec("image", "diffusion")
+    assert image_spec.weights_available is not None
+    assert image_spec.weights_available("kavi-test/tiny-sd")[0] is False
+
+
+def test_writer_loads_a_cached_hub_model_offline(tiny_chat_lm: Path, tmp_path: Path) -> None:
+    put_in_hub_cache(tiny_chat_lm, "kavi-test/tiny-lm", tmp_path / "hf-home")
+    loaded = LLMPoemWriter("kavi-test/tiny-lm", device="cpu", dtype="float32").load()
+    assert loaded.model.config.num_hidden_layers == 2
+
+
+def test_pull_refuses_in_offline_mode() -> None:
+    with pytest.raises(ConfigError, match="HF_HUB_OFFLINE"):
+        pull_models(["stabilityai/sd-turbo"])
+
+
+def test_pull_of_a_local_folder_is_a_no_op(tiny_sd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    assert pull_models([str(tiny_sd)]) == [tiny_sd]
+
+
+def test_models_module_does_not_import_torch() -> None:
+    code = (
+        "import sys, generators.models as m; "
+        "m.weights_on_disk('kavi-test/x', kind='diffusion'); "
+        "heavy = ('torch', 'transformers', 'diffusers'); "
+        "print(json.dumps(sorted(k for k in heavy if k in sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert json.loads(out.stdout) == []

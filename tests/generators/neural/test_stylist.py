@@ -1,0 +1,72 @@
+"""The diffusion stylist: img2img on the painter's pipeline, then colour transfer to the mood."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from PIL import Image  # noqa: E402
+
+from generators.image.diffusion import load_text2image  # noqa: E402
+from generators.mood.diffusion import DiffusionStylist  # noqa: E402
+from generators.mood.moods import get_mood  # noqa: E402
+from generators.registry import EngineOptions  # noqa: E402
+
+pytestmark = pytest.mark.neural
+
+
+def _picture(size: tuple[int, int]) -> Image.Image:
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    grey = image.getchannel(0)
+    return Image.merge("RGB", (grey, grey.rotate(90), grey))
+
+
+def _stylist(folder: Path, **kwargs: object) -> DiffusionStylist:
+    return DiffusionStylist(str(folder), device="cpu", dtype="float32", tiny_vae=None, **kwargs)  # type: ignore[arg-type]
+
+
+def test_img2img_then_colour_transfer(tiny_sd: Path) -> None:
+    stylist = _stylist(tiny_sd, strength=0.5)
+    source = _picture((80, 64))
+    result = stylist.stylize(source, get_mood("sadness"), seed=4)
+    assert result.image.size == (80, 64) and result.image.mode == "RGB"
+    assert (result.mood, result.engine, result.model) == ("sadness", "diffusion", str(tiny_sd))
+    assert result.prompt is not None and "melancholy" in result.prompt
+    assert result.style_reference is None
+    again = stylist.stylize(source, get_mood("sadness"), seed=4)
+    assert again.image.tobytes() == result.image.tobytes()
+
+
+def test_shares_the_text_to_image_components(tiny_sd: Path) -> None:
+    text2image = load_text2image(str(tiny_sd), device="cpu", dtype="float32", tiny_vae=None)
+    img2img = _stylist(tiny_sd).pipeline()
+    assert img2img is not text2image
+    assert img2img.unet is text2image.unet and img2img.vae is text2image.vae
+    assert img2img.text_encoder is text2image.text_encoder
+
+
+def test_style_image_is_used_and_recorded(tiny_sd: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "styles" / "anger"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (32, 32), (200, 30, 10)).save(folder / "red.png")
+    result = _stylist(tiny_sd, strength=0.3).stylize(
+        _picture((64, 64)), get_mood("anger"), seed=1, style_dir=tmp_path / "styles"
+    )
+    assert result.style_reference == folder / "red.png"
+
+
+def test_strength_zero_is_colour_transfer_only() -> None:
+    # Never loads a model: the folder does not even exist.
+    stylist = _stylist(Path("/nonexistent/model"), strength=0.0)
+    result = stylist.stylize(_picture((64, 64)), get_mood("love"), seed=1)
+    assert result.image.size == (64, 64)
+
+
+def test_strength_is_validated() -> None:
+    with pytest.raises(ValueError, match="`strength` must be between 0 and 1, got 1.5"):
+        DiffusionStylist.from_options(EngineOptions(model="x", params={"strength": 1.5}))
+    with pytest.raises(ValueError, match="transfer_strength"):
+        DiffusionStylist("x", transfer_strength=-0.1)
