@@ -55,22 +55,46 @@ _add("flora", "maples", "maple foliage")
 _add("flora", "trees", "tree forest wood woods grove orchard oak leaf")
 _add("flora", "grass", "grass reed bamboo weed sedge")
 _add("flora", "flowers", "flower iris lotus poppy daisy chrysanthemum wildflower")
-_add("fauna", "birds", (
-    "bird crow raven heron crane goose geese sparrow swallow hawk owl gull duck swan cuckoo "
-    "nightingale lark wren egret warbler kingfisher dove pigeon plover robin wing"
-))
+_add(
+    "fauna",
+    "birds",
+    (
+        "bird crow raven heron crane goose geese sparrow swallow hawk owl gull duck swan cuckoo "
+        "nightingale lark wren egret warbler kingfisher dove pigeon plover robin wing"
+    ),
+)
 _add("fauna", "fireflies", "firefly")
 _add("fauna", "butterflies", "butterfly moth")
 
 # Words whose meaning leans on the season: "leaves" in autumn are maple leaves.
-_SEASON_FLORA = {"autumn": "maples", "winter": "bare trees", "spring": "blossoms", "summer": "trees"}
+_SEASON_FLORA = {
+    "autumn": "maples",
+    "winter": "bare trees",
+    "spring": "blossoms",
+    "summer": "trees",
+}
 _SEASON_HINTS = {
-    "blossoms": "spring", "butterflies": "spring", "fireflies": "summer", "maples": "autumn",
+    "blossoms": "spring",
+    "butterflies": "spring",
+    "fireflies": "summer",
+    "maples": "autumn",
     "snow": "winter",
 }
 _LIGHT_NAMES = {"dawn": "dawn", "day": "daylight", "dusk": "dusk", "night": "night"}
 # Words that name a time of day and also put the sun in the sky.
 _SUN_TIMES = frozenset({"sunrise", "sunset", "sunup", "sundown"})
+# The vocabulary's own values, as another stage may hand them back in `Poem.imagery`.
+_CANONICAL: dict[str, tuple[str, str]] = {
+    value: (facet, value)
+    for facet, values in (
+        ("weather", ("rain", "snow", "mist")),
+        ("celestial", CELESTIALS),
+        ("terrain", TERRAINS),
+        ("flora", FLORAS),
+        ("fauna", FAUNAS),
+    )
+    for value in values
+}
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -125,7 +149,9 @@ class Scene:
     def describe(self) -> str:
         """A short plain-English description of the picture, for alt text."""
         if self.abstract:
-            palette = " ".join(word for word in (self.season, _LIGHT_NAMES[self.time_of_day]) if word)
+            palette = " ".join(
+                word for word in (self.season, _LIGHT_NAMES[self.time_of_day]) if word
+            )
             return f"an abstract painting of flowing, swirling lines in soft {palette} colours"
         words = [self._light()] + ([self.season] if self.season else []) + [self._subject()]
         phrase = " ".join(word for word in words if word)
@@ -146,7 +172,9 @@ class Scene:
     def prompt(self) -> str:
         """A text-to-image prompt of the scene; the engine appends its own style words."""
         if self.abstract:
-            palette = " ".join(word for word in (self.season, _LIGHT_NAMES[self.time_of_day]) if word)
+            palette = " ".join(
+                word for word in (self.season, _LIGHT_NAMES[self.time_of_day]) if word
+            )
             return f"abstract flowing lines, swirling colour fields, {palette} palette, serene"
         parts = [" ".join(w for w in (self._light(), self._subject()) if w)]
         if self.time_of_day != "day":
@@ -177,8 +205,12 @@ class Scene:
 
     def _subject(self) -> str:
         for terrain, subject in (
-            ("sea", "seashore"), ("river", "river valley"), ("lake", "lakeside"),
-            ("field", "meadow"), ("hills", "hills"), ("mountains", "mountain landscape"),
+            ("sea", "seashore"),
+            ("river", "river valley"),
+            ("lake", "lakeside"),
+            ("field", "meadow"),
+            ("hills", "hills"),
+            ("mountains", "mountain landscape"),
         ):
             if terrain in self.terrain:
                 return subject
@@ -186,9 +218,15 @@ class Scene:
 
     def _details(self) -> list[str]:
         names = {
-            "pines": "pine trees", "bare trees": "bare trees", "blossoms": "cherry blossoms",
-            "maples": "red maple leaves", "trees": "trees", "grass": "tall grass",
-            "flowers": "wildflowers", "birds": "birds in flight", "fireflies": "fireflies",
+            "pines": "pine trees",
+            "bare trees": "bare trees",
+            "blossoms": "cherry blossoms",
+            "maples": "red maple leaves",
+            "trees": "trees",
+            "grass": "tall grass",
+            "flowers": "wildflowers",
+            "birds": "birds in flight",
+            "fireflies": "fireflies",
             "butterflies": "butterflies",
         }
         details = [names[item] for item in self.flora + self.fauna]
@@ -205,8 +243,17 @@ class Scene:
 def scene_from_poem(poem: Poem) -> Scene:
     """Parse a poem's imagery and text into the scene a painter should show."""
     found: dict[str, list[str]] = {}
-    words = list(poem.imagery) + _WORD.findall(poem.text.lower())
+    words: list[str] = []
+    for item in poem.imagery:
+        # Imagery may hold this module's own values ("bare trees"): keep those whole.
+        whole = item.lower().strip()
+        words += [whole] if whole in _CANONICAL else _WORD.findall(whole)
+    words += _WORD.findall(poem.text.lower())
     for word in words:
+        if word in _CANONICAL:
+            facet, value = _CANONICAL[word]
+            found.setdefault(facet, []).append(value)
+            continue
         key = _singular(word.lower().strip())
         if key in _SUN_TIMES:
             found.setdefault("celestial", []).append("sun")
