@@ -44,7 +44,7 @@ from generators.poem.wordbank import (
 
 SHAPES: tuple[str, ...] = ("scene", "image", "kigo")
 # Words that carry no image or feeling; repeating them within a poem is fine.
-_FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS = frozenset(
     [
         "a",
         "an",
@@ -415,7 +415,7 @@ def _solve(
 
 @functools.cache
 def _fragment(text: str, number: str | None = None) -> _Fragment:
-    words = frozenset(_WORD.findall(text)) - _FUNCTION_WORDS
+    words = frozenset(_WORD.findall(text)) - FUNCTION_WORDS
     return _Fragment(text, count_line(text), words, number)
 
 

@@ -11,41 +11,9 @@ import pytest
 from bot.errors import GenerationError
 from generators.poem import grammar
 from generators.poem.base import Poem, PoemWriter
-from generators.poem.grammar import GrammarPoemWriter
+from generators.poem.grammar import FUNCTION_WORDS, GrammarPoemWriter
 from generators.poem.syllables import HAIKU_PATTERN, _count_range, _pronunciation_table, count_line
 from generators.poem.wordbank import IMAGES, PLACES, SEASONS, TIME_WORDS
-
-# Words a poem may repeat: articles, prepositions and particles carry no image.
-FUNCTION_WORDS = set(
-    [
-        "a",
-        "an",
-        "the",
-        "one",
-        "in",
-        "on",
-        "into",
-        "over",
-        "across",
-        "by",
-        "beside",
-        "from",
-        "beneath",
-        "above",
-        "behind",
-        "beyond",
-        "under",
-        "along",
-        "at",
-        "of",
-        "all",
-        "through",
-        "up",
-        "off",
-        "out",
-        "down",
-    ]
-)
 
 
 @pytest.fixture(scope="module")
