@@ -164,6 +164,22 @@ def latent_multiple(pipe: Any) -> int:
     return int(pipe.vae_scale_factor) * 2**levels
 
 
+def check_diffusion_arguments(
+    model: str, steps: int, guidance: float, resolution: int | None, max_attempts: int
+) -> None:
+    """Validate the arguments the painter and the stylist share; raise ValueError naming one."""
+    if not model or not str(model).strip():
+        raise ValueError("`model` must name a Hugging Face model id or a local folder")
+    if not 1 <= steps <= 100:
+        raise ValueError(f"`steps` must be between 1 and 100, got {steps}")
+    if guidance < 0:
+        raise ValueError(f"`guidance` must be 0 or more, got {guidance}")
+    if resolution is not None and resolution < 8:
+        raise ValueError(f"`resolution` must be at least 8 pixels, got {resolution}")
+    if max_attempts < 1:
+        raise ValueError(f"`max_attempts` must be at least 1, got {max_attempts}")
+
+
 class DiffusionPainter:
     """Paints the poem's scene with a diffusers text-to-image model, seeded, checked for blanks."""
 
@@ -183,16 +199,7 @@ class DiffusionPainter:
         resolution: int | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
-        if not model or not str(model).strip():
-            raise ValueError("`model` must name a Hugging Face model id or a local folder")
-        if not 1 <= steps <= 100:
-            raise ValueError(f"`steps` must be between 1 and 100, got {steps}")
-        if guidance < 0:
-            raise ValueError(f"`guidance` must be 0 or more, got {guidance}")
-        if resolution is not None and resolution < 8:
-            raise ValueError(f"`resolution` must be at least 8 pixels, got {resolution}")
-        if max_attempts < 1:
-            raise ValueError(f"`max_attempts` must be at least 1, got {max_attempts}")
+        check_diffusion_arguments(model, steps, guidance, resolution, max_attempts)
         self.model = str(model).strip()
         self.device = device
         self.dtype = dtype

@@ -44,22 +44,15 @@ class DiffusionStylist:
         resolution: int | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
-        if not model or not str(model).strip():
-            raise ValueError("`model` must name a Hugging Face model id or a local folder")
+        from generators.image.diffusion import check_diffusion_arguments
+
+        check_diffusion_arguments(model, steps, guidance, resolution, max_attempts)
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"`strength` must be between 0 and 1, got {strength}")
         if not 0.0 <= transfer_strength <= 1.0:
             raise ValueError(
                 f"`transfer_strength` must be between 0 and 1, got {transfer_strength}"
             )
-        if not 1 <= steps <= 100:
-            raise ValueError(f"`steps` must be between 1 and 100, got {steps}")
-        if guidance < 0:
-            raise ValueError(f"`guidance` must be 0 or more, got {guidance}")
-        if resolution is not None and resolution < 8:
-            raise ValueError(f"`resolution` must be at least 8 pixels, got {resolution}")
-        if max_attempts < 1:
-            raise ValueError(f"`max_attempts` must be at least 1, got {max_attempts}")
         self.model = str(model).strip()
         self.device = device
         self.dtype = dtype
