@@ -23,6 +23,8 @@ EPILOG = """examples:
   python -m bot --post-now --seed 7           reproduce seed 7 and post it
   python -m bot history                       the archive
   python -m bot show 3                        one artwork and its posts
+  python -m bot status                        next run, last run, posts failed or unknown
+  python -m bot retry 3 --platform twitter    re-publish artwork 3's failed post to X
 """
 
 
@@ -32,12 +34,19 @@ class UsageError(ConfigError):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kavi", description=DESCRIPTION, epilog=EPILOG,
+        prog="kavi",
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--post-now", action="store_true", help="run the chain once now and publish")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="preview instead of posting: write upload-ready files and a page")
+    parser.add_argument(
+        "--post-now", action="store_true", help="run the chain once now and publish"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="preview instead of posting: write upload-ready files and a page",
+    )
     parser.add_argument("--seed", type=_seed, help="seed for a reproducible artwork")
     parser.add_argument("--mood", help="mood to paint in (default: drawn at random from MOODS)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -45,6 +54,31 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     show = commands.add_parser("show", help="show one artwork and its posts")
     show.add_argument("id", type=int, help="artwork id (see history)")
+    commands.add_parser("status", help="next run, last run, and posts that failed or are unknown")
+    retry = commands.add_parser("retry", help="re-publish an artwork's failed posts")
+    retry.add_argument("id", type=int, help="artwork id (see status or history)")
+    retry.add_argument(
+        "--platform",
+        choices=("twitter", "instagram"),
+        help="only this platform (default: every enabled one)",
+    )
+    retry.add_argument(
+        "--force",
+        action="store_true",
+        help="send even if the post is already posted or its outcome is unknown",
+    )
+    serve = commands.add_parser(
+        "serve", help="the long-running service: post on POST_SCHEDULE in TZ"
+    )
+    serve.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="make previews on the schedule instead of posting",
+    )
+    commands.add_parser(
+        "health", help="exit 0 if the service is alive and its last run did not fail (HEALTHCHECK)"
+    )
     models = commands.add_parser("models", help="list or fetch the neural models")
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     models_commands.add_parser("list", help="which engine each stage will use, and why")
@@ -118,26 +152,54 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         get_mood(args.mood)
     if args.command == "models":
         return _models(args, settings)
+    if args.command == "serve":
+        from bot.scheduler import serve
+
+        return serve(settings, dry_run=args.dry_run)
+    if args.command == "health":
+        from bot.health import main_health
+
+        return main_health(settings)
     if args.post_now and not args.dry_run and not settings.publishers:
         raise ConfigError(
             "no publisher is enabled: set PUBLISHERS=twitter,instagram (with their credentials) "
             "in .env, or add --dry-run to preview without posting"
         )
+    from bot.lock import POST_NOW_WAIT_SECONDS, hold_chain
     from bot.service import Kavi
 
     kavi = Kavi(settings)
     try:
         if args.post_now:
-            report = kavi.post_now(dry_run=args.dry_run, seed=args.seed, mood=args.mood)
+            with hold_chain(
+                settings.data_dir, timeout=POST_NOW_WAIT_SECONDS, on_wait=_waiting_for_service
+            ):
+                report = kavi.post_now(dry_run=args.dry_run, seed=args.seed, mood=args.mood)
             _print_report(kavi, report, dry_run=args.dry_run)
             return EXIT_OK if report.ok else EXIT_FAILED
         if args.command == "history":
             return _history(kavi, args.limit)
         if args.command == "show":
             return _show(kavi, args.id)
+        if args.command == "status":
+            return _status(kavi)
+        if args.command == "retry":
+            with hold_chain(
+                settings.data_dir, timeout=POST_NOW_WAIT_SECONDS, on_wait=_waiting_for_service
+            ):
+                return _retry(kavi, args.id, args.platform, force=args.force)
     finally:
         kavi.close()
     raise UsageError(f"unknown command {args.command!r}")
+
+
+def _waiting_for_service(pid: int | None) -> None:
+    who = f" (pid {pid})" if pid else ""
+    print(
+        f"kavi: another Kavi process{who} is making a post; waiting for it to finish...",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _print_report(kavi: Kavi, report: RunReport, *, dry_run: bool) -> None:
@@ -146,8 +208,10 @@ def _print_report(kavi: Kavi, report: RunReport, *, dry_run: bool) -> None:
     print(f"Artwork {artwork.id} (seed {artwork.seed}, mood {artwork.mood})")
     for line in artwork.poem_lines:
         print(f"    {line}")
-    print(f"  engines: poem {artwork.poem_engine} \u00b7 image {artwork.image_engine} "
-          f"\u00b7 style {artwork.style_engine}")
+    print(
+        f"  engines: poem {artwork.poem_engine} \u00b7 image {artwork.image_engine} "
+        f"\u00b7 style {artwork.style_engine}"
+    )
     if artwork.image_path:
         print(f"  image:   {data_dir / artwork.image_path}")
     if report.preview:
@@ -158,6 +222,9 @@ def _print_report(kavi: Kavi, report: RunReport, *, dry_run: bool) -> None:
         print(f"  {platform}: {outcome}")
     for platform, error in report.failed.items():
         print(f"  {platform}: FAILED \u2014 {error}")
+    for earlier in report.reconciled:
+        artwork_id = earlier.post.artwork_id if earlier.post else "?"
+        print(f"  earlier artwork {artwork_id} on {earlier.platform}: {earlier.message}")
     if dry_run:
         print("Nothing was posted (dry run).")
 
@@ -180,8 +247,11 @@ def _show(kavi: Kavi, artwork_id: int) -> int:
     from storage.repository import get_artwork, posts_for_artwork
 
     artwork = get_artwork(kavi.db, artwork_id)
-    print(f"Artwork {artwork.id} \u2014 {artwork.created_at:%Y-%m-%d %H:%M %Z}" if artwork.created_at
-          else f"Artwork {artwork.id}")
+    print(
+        f"Artwork {artwork.id} \u2014 {artwork.created_at:%Y-%m-%d %H:%M %Z}"
+        if artwork.created_at
+        else f"Artwork {artwork.id}"
+    )
     print()
     for line in artwork.poem_lines:
         print(f"    {line}")
@@ -212,6 +282,61 @@ def _show(kavi: Kavi, artwork_id: int) -> int:
     return EXIT_OK
 
 
+def _status(kavi: Kavi) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.schedule import parse_cron
+    from storage.models import PostState
+    from storage.repository import last_run, posts_in_states
+
+    settings = kavi.settings
+    zone = ZoneInfo(settings.tz)
+    now = datetime.now(zone)
+    upcoming = parse_cron(settings.post_schedule, settings.tz).get_next_fire_time(None, now)
+    when = f"{upcoming:%Y-%m-%d %H:%M %Z}" if upcoming else "never (the schedule has no next time)"
+    print(f"Next run:  {when}  (POST_SCHEDULE {settings.post_schedule!r}, TZ {settings.tz})")
+    run = last_run(kavi.db)
+    if run is None:
+        print("Last run:  none yet")
+    else:
+        kind = f"{run.trigger}{', dry run' if run.dry_run else ''}"
+        artwork = f", artwork {run.artwork_id}" if run.artwork_id else ""
+        error = f" \u2014 {run.error}" if run.error else ""
+        print(
+            f"Last run:  #{run.id} ({kind}) {run.started_at.astimezone(zone):%Y-%m-%d %H:%M %Z}: "
+            f"{run.status.value}{artwork}{error}"
+        )
+    print(f"Publishers: {', '.join(settings.publishers) or 'none enabled (set PUBLISHERS)'}")
+    posts = posts_in_states(kavi.db, [PostState.FAILED, PostState.UNKNOWN, PostState.POSTING])
+    if not posts:
+        print("Posts:     none failed or unknown")
+        return EXIT_OK
+    print(f"Posts that need attention ({len(posts)}):")
+    for post in posts:
+        when = f"{post.updated_at.astimezone(zone):%Y-%m-%d %H:%M}" if post.updated_at else "?"
+        print(
+            f"  artwork {post.artwork_id:<5} {post.platform:<10} {post.state.value:<8} "
+            f"{post.attempts} attempt(s), {when}"
+        )
+        if post.last_error:
+            print(f"      {post.last_error}")
+        if post.state == PostState.FAILED:
+            print(f"      then: python -m bot retry {post.artwork_id} --platform {post.platform}")
+    return EXIT_OK
+
+
+def _retry(kavi: Kavi, artwork_id: int, platform: str | None, *, force: bool) -> int:
+    outcomes = kavi.retry(artwork_id, platform, force=force)
+    for name, outcome in outcomes.items():
+        if outcome.ok:
+            print(f"{name}: {outcome.message}")
+        else:
+            state = outcome.state.value if outcome.state else "error"
+            print(f"{name}: {state.upper()} \u2014 {outcome.message}")
+    return EXIT_OK if all(o.ok for o in outcomes.values()) else EXIT_FAILED
+
+
 def _models(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chain import resolve_engines
 
@@ -220,9 +345,15 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
         return EXIT_OK
-    from generators.models import pull_models
+    from generators.models import DEFAULT_TINY_VAE, pull_models
 
     wanted = [settings.poem_model, settings.image_model]
+    tiny_vae = settings.tiny_vae.strip()
+    # The tiny decoder is what makes the image stage usable on CPU; fetch it with the rest.
+    if tiny_vae.lower() == "auto":
+        wanted.append(DEFAULT_TINY_VAE)
+    elif tiny_vae.lower() not in {"", "none", "off", "false", "no", "0"}:
+        wanted.append(tiny_vae)
     for path in pull_models(wanted):
         print(f"ready: {path}")
     return EXIT_OK

@@ -31,7 +31,11 @@ class AuthError(PublishError):
     """Credentials are missing, wrong or expired; retrying will not help."""
 
 
-class RateLimited(PublishError):
+class NotSent(PublishError):
+    """The post certainly did not go out (no connection, refused before acceptance): retry it."""
+
+
+class RateLimited(NotSent):
     """The platform asked us to wait; `retry_after` is in seconds when known."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:

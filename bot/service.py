@@ -5,19 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.chain import Chain, ChainResult
-from bot.errors import KaviError
-from bot.publishers.preview import Draft, Preview, write_preview
+from bot.logs import RedactSecrets
+from bot.publishers.base import Publisher, get_publisher, missing_credentials
+from bot.publishers.preview import Draft, Preview, PreviewPublisher, write_preview
+from bot.publishing import Publishing, PublishOutcome, RetryRefused
 from bot.settings import Settings
 from storage.db import Database
-from storage.files import png_bytes
-from storage.files import ImageStore
-from storage.models import RunStatus
-from storage.repository import finish_run, start_run, store_artwork
+from storage.files import ImageStore, png_bytes
+from storage.models import PostState, RunStatus
+from storage.repository import finish_run, get_artwork, posts_for_artwork, start_run, store_artwork
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class RunReport:
     preview: Preview | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    reconciled: list[PublishOutcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -42,11 +46,21 @@ class RunReport:
 class Kavi:
     """One bot on one DATA_DIR: settings, archive and chain, wired once and kept warm."""
 
-    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database | None = None,
+        *,
+        publishers: Mapping[str, Publisher] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.settings = settings
         self.db = db or Database.open(settings.resolved_database_url)
         self.store = ImageStore(settings.data_dir)
         self._chain: Chain | None = None
+        self._publishers = dict(publishers) if publishers is not None else None
+        self._publishing: Publishing | None = None
+        self._sleep = sleep
 
     @property
     def chain(self) -> Chain:
@@ -67,14 +81,44 @@ class Kavi:
         store_artwork(self.db, self.store, result.artwork, result.image, result.painting)
         log.info(
             "artwork %s stored: seed=%s mood=%s engines=%s/%s/%s timings=%s",
-            result.artwork.id, seed, result.artwork.mood, result.artwork.poem_engine,
-            result.artwork.image_engine, result.artwork.style_engine, result.artwork.timings,
+            result.artwork.id,
+            seed,
+            result.artwork.mood,
+            result.artwork.poem_engine,
+            result.artwork.image_engine,
+            result.artwork.style_engine,
+            result.artwork.timings,
         )
         return result
+
+    @property
+    def publishers(self) -> dict[str, Publisher]:
+        """The enabled publishers; ConfigError naming the variables to set if any lacks them."""
+        if self._publishers is None:
+            self._publishers = {
+                name: get_publisher(name, self.settings) for name in self.settings.publishers
+            }
+        return self._publishers
+
+    @property
+    def publishing(self) -> Publishing:
+        if self._publishing is None:
+            self._publishing = Publishing(
+                self.db,
+                self.store,
+                self.publishers,
+                redact=RedactSecrets(self.settings.secret_values()).redact,
+                sleep=self._sleep,
+            )
+        return self._publishing
 
     def drafts(self, result: ChainResult) -> list[Draft]:
         """What would be sent: one draft per enabled platform, or a generic one when none is."""
         artwork = result.artwork
+        if self.settings.publishers:
+            preview = PreviewPublisher(self._preview_publishers(), self.settings.data_dir)
+            drafts = preview.drafts(artwork, self.store.absolute(artwork.image_path or ""))
+            return [self._with_credential_note(d) for d in drafts]
         return [
             Draft(
                 platform="kavi",
@@ -86,31 +130,97 @@ class Kavi:
             )
         ]
 
+    def _preview_publishers(self) -> list[Publisher]:
+        if self._publishers is not None:
+            return list(self._publishers.values())
+        # Fitting needs no credentials, so a preview works before they are set up.
+        return [
+            get_publisher(name, self.settings, check_credentials=False)
+            for name in self.settings.publishers
+        ]
+
+    def _with_credential_note(self, draft: Draft) -> Draft:
+        missing = missing_credentials(draft.platform, self.settings)
+        if not missing:
+            return draft
+        note = f"not ready to post: set {', '.join(missing)} in .env"
+        return replace(draft, notes=(*draft.notes, note))
+
+    def reconcile(self) -> list[PublishOutcome]:
+        """Settle posts a crash or an ambiguous error left `posting` or `unknown`."""
+        return self.publishing.reconcile()
+
+    def retry(
+        self, artwork_id: int, platform: str | None = None, *, force: bool = False
+    ) -> dict[str, PublishOutcome]:
+        """Re-publish an artwork's failed posts (one platform, or every enabled one that failed).
+
+        Unknown posts are looked up first. With no platform named, posts that are posted (or
+        unknown and not found) are reported and left alone; naming one refuses it unless
+        `force`.
+        """
+        get_artwork(self.db, artwork_id)
+        if platform is not None:
+            return {platform: self.publishing.retry(artwork_id, platform, force=force)}
+        states = {p.platform: p for p in posts_for_artwork(self.db, artwork_id)}
+        outcomes = {}
+        for name in self.publishers:
+            post = states.get(name)
+            if post is not None and post.state == PostState.POSTED and not force:
+                where = post.remote_url or post.remote_id or ""
+                outcomes[name] = PublishOutcome(name, post, f"already posted: {where}")
+                continue
+            try:
+                outcomes[name] = self.publishing.retry(artwork_id, name, force=force)
+            except RetryRefused as exc:
+                outcomes[name] = PublishOutcome(name, post, f"not retried: {exc}")
+        return outcomes
+
     def post_now(
-        self, *, dry_run: bool, seed: int | None = None, mood: str | None = None,
+        self,
+        *,
+        dry_run: bool,
+        seed: int | None = None,
+        mood: str | None = None,
         trigger: str = "manual",
     ) -> RunReport:
         """Make one artwork and preview it (dry run) or publish it, recorded as a run."""
+        # Missing credentials stop the run before an artwork is made for nothing.
+        publishing = None if dry_run else self.publishing
+        redact = RedactSecrets(self.settings.secret_values()).redact
         run_id = start_run(
             self.db, trigger=trigger, dry_run=dry_run, local_date=self.today(), pid=os.getpid()
         )
         try:
+            # Posts a crash or an ambiguous error left behind are settled before a new one.
+            reconciled = publishing.reconcile() if publishing else []
             result = self.create_artwork(seed=seed, mood=mood)
-            report = RunReport(run_id=run_id, result=result)
+            report = RunReport(run_id=run_id, result=result, reconciled=reconciled)
             if dry_run:
                 report.preview = write_preview(
                     result.artwork, self.drafts(result), self.settings.data_dir
                 )
                 log.info("preview written: %s", report.preview.page)
-            else:
-                raise KaviError("publishing is not available yet: use --dry-run")
+            elif publishing is not None:
+                outcomes = publishing.publish_all(result.artwork)
+                for platform, outcome in outcomes.items():
+                    if outcome.ok:
+                        report.outcomes[platform] = outcome.message
+                    else:
+                        report.failed[platform] = outcome.message
         except BaseException as exc:
-            finish_run(self.db, run_id, status=RunStatus.FAILED, error=str(exc) or type(exc).__name__)
+            finish_run(
+                self.db,
+                run_id,
+                status=RunStatus.FAILED,
+                error=redact(str(exc)) or type(exc).__name__,
+            )
             raise
         finish_run(
-            self.db, run_id,
+            self.db,
+            run_id,
             status=RunStatus.SUCCEEDED if report.ok else RunStatus.FAILED,
-            error="; ".join(f"{p}: {e}" for p, e in report.failed.items()) or None,
+            error=redact("; ".join(f"{p}: {e}" for p, e in report.failed.items())) or None,
             artwork_id=result.artwork.id,
         )
         return report

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.artwork import Artwork
 from bot.errors import NotFoundError, StorageError
@@ -301,4 +302,126 @@ def posts_in_states(db: Database, states: Sequence[PostState]) -> list[PostInfo]
         rows = session.scalars(
             select(PostRow).where(PostRow.state.in_(list(states))).order_by(PostRow.id)
         )
+        return [_to_post(r) for r in rows]
+
+
+def get_post(db: Database, artwork_id: int, platform: str) -> PostInfo | None:
+    with db.session() as session:
+        row = session.scalars(
+            select(PostRow).where(PostRow.artwork_id == artwork_id, PostRow.platform == platform)
+        ).first()
+        return _to_post(row) if row else None
+
+
+def ensure_post(db: Database, artwork_id: int, platform: str) -> PostInfo:
+    """The post row for (artwork, platform), created `pending` if there is none yet."""
+    existing = get_post(db, artwork_id, platform)
+    if existing is not None:
+        return existing
+    try:
+        with db.session() as session, session.begin():
+            if session.get(ArtworkRow, artwork_id) is None:
+                raise NotFoundError(f"no artwork with id {artwork_id}")
+            session.add(PostRow(artwork_id=artwork_id, platform=platform))
+    except IntegrityError:
+        pass  # another process created it first; the unique constraint keeps it one row
+    post = get_post(db, artwork_id, platform)
+    if post is None:  # pragma: no cover - the row was just written
+        raise StorageError(f"could not create the {platform} post for artwork {artwork_id}")
+    return post
+
+
+class PostStateConflict(StorageError):
+    """A post row was not in the state a transition expects: another process moved it."""
+
+
+def _move_post(
+    db: Database,
+    post_id: int,
+    to: PostState,
+    *,
+    allowed_from: Sequence[PostState],
+    count_attempt: bool = False,
+    **values: object,
+) -> PostInfo:
+    # One conditional UPDATE, so two processes can never both move a row into `posting`.
+    changes: dict[str, object] = {"state": to, "updated_at": utcnow(), **values}
+    if count_attempt:
+        changes["attempts"] = PostRow.attempts + 1
+    with db.session() as session, session.begin():
+        result = session.execute(
+            update(PostRow)
+            .where(PostRow.id == post_id, PostRow.state.in_(list(allowed_from)))
+            .values(**changes)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            row = session.get(PostRow, post_id)
+            if row is None:
+                raise NotFoundError(f"no post with id {post_id}")
+            raise PostStateConflict(
+                f"post {post_id} ({row.platform}) is {PostState(row.state).value}, "
+                f"not {' or '.join(s.value for s in allowed_from)}: it cannot become {to.value}"
+            )
+    with db.session() as session:
+        row = session.get(PostRow, post_id)
+        assert row is not None
+        return _to_post(row)
+
+
+def mark_posting(
+    db: Database, post_id: int, *, allowed_from: Sequence[PostState] = (PostState.PENDING,)
+) -> PostInfo:
+    """Commit `posting` (and count the attempt) before the platform is called."""
+    return _move_post(db, post_id, PostState.POSTING, allowed_from=allowed_from, count_attempt=True)
+
+
+def mark_posted(db: Database, post_id: int, *, remote_id: str, url: str | None) -> PostInfo:
+    return _move_post(
+        db,
+        post_id,
+        PostState.POSTED,
+        allowed_from=(PostState.POSTING, PostState.UNKNOWN),
+        remote_id=remote_id,
+        remote_url=url,
+        last_error=None,
+        posted_at=utcnow(),
+    )
+
+
+def mark_not_sent(db: Database, post_id: int, *, error: str) -> PostInfo:
+    """Back to `pending`: the platform certainly did not take the post, so it may be sent again."""
+    return _move_post(
+        db, post_id, PostState.PENDING, allowed_from=(PostState.POSTING,), last_error=error
+    )
+
+
+def mark_failed(db: Database, post_id: int, *, error: str) -> PostInfo:
+    return _move_post(
+        db,
+        post_id,
+        PostState.FAILED,
+        allowed_from=(PostState.PENDING, PostState.POSTING, PostState.UNKNOWN),
+        last_error=error,
+    )
+
+
+def mark_unknown(db: Database, post_id: int, *, error: str) -> PostInfo:
+    return _move_post(
+        db,
+        post_id,
+        PostState.UNKNOWN,
+        allowed_from=(PostState.POSTING, PostState.UNKNOWN),
+        last_error=error,
+    )
+
+
+def interrupted_posts_to_unknown(db: Database, *, error: str) -> list[PostInfo]:
+    """Rows left `posting` by a process that died mid-call become `unknown`; return them."""
+    with db.session() as session, session.begin():
+        rows = session.scalars(select(PostRow).where(PostRow.state == PostState.POSTING)).all()
+        for row in rows:
+            row.state = PostState.UNKNOWN
+            row.last_error = error
+            row.updated_at = utcnow()
+        session.flush()
         return [_to_post(r) for r in rows]

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.artwork import Artwork
+from bot.publishers.base import Draft, Publisher
 from storage.files import write_atomic
 
+__all__ = ["Draft", "Preview", "PreviewPublisher", "write_preview"]
+
 PREVIEW_DIR = "previews"
-
-
-@dataclass(frozen=True)
-class Draft:
-    """Exactly what would be sent to one platform: the file bytes, caption and alt text."""
-
-    platform: str
-    filename: str
-    media: bytes
-    caption: str
-    alt_text: str
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -29,6 +21,22 @@ class Preview:
     folder: Path
     page: Path
     files: dict[str, Path]
+
+
+class PreviewPublisher:
+    """What --dry-run uses for every enabled platform: each exact draft, written, none sent."""
+
+    name = "preview"
+
+    def __init__(self, publishers: Sequence[Publisher], data_dir: Path) -> None:
+        self.publishers = list(publishers)
+        self.data_dir = data_dir
+
+    def drafts(self, artwork: Artwork, image_path: Path) -> list[Draft]:
+        return [publisher.fit(artwork, image_path) for publisher in self.publishers]
+
+    def preview(self, artwork: Artwork, image_path: Path) -> Preview:
+        return write_preview(artwork, self.drafts(artwork, image_path), self.data_dir)
 
 
 def write_preview(artwork: Artwork, drafts: list[Draft], data_dir: Path) -> Preview:

@@ -1,0 +1,355 @@
+"""The publish state machine: one row per (artwork, platform), never sent twice, never silent.
+
+pending -> posting -> posted | failed | unknown. `posting` is committed before the platform
+is called, so a process that dies mid-call leaves a row that says so; at the next start it
+becomes `unknown` and is reconciled by looking the post up on the platform, never by sending
+it again. Only errors that prove nothing went out (`NotSent`) are retried, with exponential
+backoff and jitter, or after the wait a rate limit names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from bot.errors import KaviError, MaybeSent, NotFoundError, NotSent, PublishError, RateLimited
+from storage.models import PostState
+from storage.repository import (
+    PostInfo,
+    PostStateConflict,
+    ensure_post,
+    get_artwork,
+    get_post,
+    interrupted_posts_to_unknown,
+    mark_failed,
+    mark_not_sent,
+    mark_posted,
+    mark_posting,
+    mark_unknown,
+    posts_in_states,
+)
+
+if TYPE_CHECKING:
+    from bot.artwork import Artwork
+    from bot.publishers.base import Draft, Publisher
+    from storage.db import Database
+    from storage.files import ImageStore
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+MAX_WAIT = 15 * 60.0  # a rate limit longer than this fails the post instead of sleeping
+PLATFORM_LABELS = {"twitter": "X", "instagram": "Instagram"}
+
+
+class RetryRefused(KaviError):
+    """A retry was asked for a post that is posted or whose outcome is unknown, without --force."""
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """Where one post stands after an attempt or a reconciliation, with one line for a person."""
+
+    platform: str
+    post: PostInfo | None
+    message: str
+
+    @property
+    def state(self) -> PostState | None:
+        return self.post.state if self.post else None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == PostState.POSTED
+
+
+class Publishing:
+    """Publishes artworks through the enabled publishers and keeps each post row truthful."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: ImageStore,
+        publishers: Mapping[str, Publisher],
+        *,
+        redact: Callable[[str], str] = lambda text: text,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_attempts: int = MAX_ATTEMPTS,
+        max_wait: float = MAX_WAIT,
+        initial_backoff: float = 2.0,
+        max_backoff: float = 60.0,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"`max_attempts` must be at least 1, got {max_attempts}")
+        self.db = db
+        self.store = store
+        self.publishers = dict(publishers)
+        self.redact = redact
+        self.sleep = sleep
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        # Exponential backoff with up to a second of jitter (wait_exponential_jitter, spelled
+        # so it means the same on every tenacity release the project allows).
+        self._backoff = wait_exponential(multiplier=initial_backoff, max=max_backoff) + wait_random(
+            0, 1
+        )
+
+    # --- publishing ------------------------------------------------------------------------
+
+    def publish_all(self, artwork: Artwork) -> dict[str, PublishOutcome]:
+        """Publish to every enabled platform; one failing never stops the others."""
+        outcomes = {}
+        for platform in self.publishers:
+            try:
+                outcomes[platform] = self.publish(artwork, platform)
+            except Exception as exc:  # noqa: BLE001 - reported, and the next platform goes on
+                log.exception("publishing to %s failed unexpectedly", platform)
+                post = get_post(self.db, artwork.id, platform) if artwork.id else None
+                outcomes[platform] = PublishOutcome(
+                    platform, post, self.redact(f"{type(exc).__name__}: {exc}")
+                )
+        return outcomes
+
+    def publish(self, artwork: Artwork, platform: str, *, force: bool = False) -> PublishOutcome:
+        """Send one artwork to one platform, unless its row says it is posted or may be.
+
+        `force` sends again even when the row is `posted` or `unknown` (the user checked).
+        """
+        if artwork.id is None:
+            raise ValueError("`artwork` must be stored (have an id) before it is published")
+        publisher = self._publisher(platform)
+        label = PLATFORM_LABELS.get(platform, platform)
+        post = ensure_post(self.db, artwork.id, platform)
+        if post.state == PostState.POSTED and not force:
+            return PublishOutcome(platform, post, f"already posted: {post.remote_url or ''}")
+        if post.state in (PostState.UNKNOWN, PostState.POSTING) and not force:
+            return PublishOutcome(platform, post, f"not sent again: {post.last_error or ''}")
+        first_from: tuple[PostState, ...] = (PostState.PENDING, PostState.FAILED)
+        if force:
+            first_from += (PostState.POSTED, PostState.UNKNOWN)
+        try:
+            draft = publisher.fit(artwork, self.store.absolute(artwork.image_path or ""))
+        except Exception as exc:  # noqa: BLE001 - a post that cannot be prepared has failed
+            return self._fail(post, f"could not prepare the {label} post: {exc}")
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(self._worth_retrying),
+            sleep=self.sleep,
+            reraise=True,
+            before_sleep=self._log_retry(platform),
+        )
+        allowed_from: tuple[PostState, ...] = first_from
+        try:
+            for attempt in retrying:
+                with attempt:
+                    post = mark_posting(self.db, post.id, allowed_from=allowed_from)
+                    allowed_from = (PostState.PENDING,)
+                    try:
+                        result = publisher.publish(draft)
+                    except NotSent as exc:
+                        mark_not_sent(self.db, post.id, error=self.redact(str(exc)))
+                        raise
+        except PostStateConflict as exc:
+            current = get_post(self.db, artwork.id, platform)
+            return PublishOutcome(platform, current, f"left alone: {exc}")
+        except RateLimited as exc:
+            return self._fail(post, self._rate_limit_message(exc, artwork.id, platform))
+        except NotSent as exc:
+            return self._fail(post, f"{exc} (gave up after {self.max_attempts} attempts)")
+        except MaybeSent as exc:
+            return self._maybe_sent(post, draft, publisher, str(exc))
+        except PublishError as exc:
+            return self._fail(post, str(exc))
+        except Exception as exc:  # noqa: BLE001 - we cannot tell whether it went out
+            log.exception("unexpected error while posting to %s", label)
+            return self._maybe_sent(
+                post, draft, publisher, f"unexpected {type(exc).__name__}: {exc}"
+            )
+        post = mark_posted(self.db, post.id, remote_id=result.remote_id, url=result.url)
+        log.info("artwork %s posted to %s: %s", artwork.id, label, result.url or result.remote_id)
+        return PublishOutcome(platform, post, f"posted: {result.url or result.remote_id}")
+
+    def retry(self, artwork_id: int, platform: str, *, force: bool = False) -> PublishOutcome:
+        """Re-publish a failed post; a posted or unknown one only with `force`.
+
+        An unknown post is looked up first, so a retry never duplicates one that went out.
+        """
+        self._publisher(platform)
+        artwork = get_artwork(self.db, artwork_id)
+        post = get_post(self.db, artwork_id, platform)
+        if post is not None and post.state in (PostState.POSTING, PostState.UNKNOWN):
+            if post.state == PostState.POSTING:
+                raise RetryRefused(
+                    f"artwork {artwork_id} is being posted to {platform} right now (or the "
+                    "process doing it died): run `python -m bot status` once it has finished"
+                )
+            looked_up = self.reconcile_post(post)
+            if looked_up.ok:
+                return looked_up
+            post = looked_up.post or post
+        if post is not None and not force:
+            if post.state == PostState.POSTED:
+                raise RetryRefused(
+                    f"artwork {artwork_id} is already posted to {platform} "
+                    f"({post.remote_url or post.remote_id}); add --force to post it again"
+                )
+            if post.state == PostState.UNKNOWN:
+                raise RetryRefused(
+                    f"artwork {artwork_id} may already be on {platform} (outcome unknown, and not "
+                    "found among the account's recent posts): check the account, then add "
+                    "--force to send it again"
+                )
+        return self.publish(artwork, platform, force=force)
+
+    # --- reconciliation --------------------------------------------------------------------
+
+    def reconcile(self) -> list[PublishOutcome]:
+        """At start-up: `posting` rows become `unknown`, then each `unknown` is looked up."""
+        for post in interrupted_posts_to_unknown(
+            self.db,
+            error="the process stopped while this post was being sent; it may have gone out",
+        ):
+            log.warning(
+                "post %s (artwork %s, %s) was interrupted mid-send; looking it up",
+                post.id,
+                post.artwork_id,
+                post.platform,
+            )
+        outcomes = []
+        for post in posts_in_states(self.db, [PostState.UNKNOWN]):
+            if post.platform not in self.publishers:
+                log.warning(
+                    "post %s to %s has an unknown outcome, but %s is not enabled: not looked up",
+                    post.id,
+                    post.platform,
+                    post.platform,
+                )
+                continue
+            try:
+                outcomes.append(self.reconcile_post(post))
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the run
+                log.exception("could not reconcile post %s", post.id)
+                outcomes.append(PublishOutcome(post.platform, post, self.redact(str(exc))))
+        return outcomes
+
+    def reconcile_post(self, post: PostInfo) -> PublishOutcome:
+        """Look an `unknown` post up on its platform: posted if found, else still unknown."""
+        publisher = self._publisher(post.platform)
+        label = PLATFORM_LABELS.get(post.platform, post.platform)
+        try:
+            artwork = get_artwork(self.db, post.artwork_id)
+            draft = publisher.fit(artwork, self.store.absolute(artwork.image_path or ""))
+        except (NotFoundError, OSError) as exc:
+            return PublishOutcome(post.platform, post, f"could not rebuild the post: {exc}")
+        return self._look_up(post, draft, publisher, label)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _publisher(self, platform: str) -> Publisher:
+        try:
+            return self.publishers[platform]
+        except KeyError:
+            from bot.errors import ConfigError
+
+            raise ConfigError(
+                f"{platform} is not enabled: add it to PUBLISHERS (with its credentials) in .env"
+            ) from None
+
+    def _look_up(
+        self, post: PostInfo, draft: Draft, publisher: Publisher, label: str
+    ) -> PublishOutcome:
+        try:
+            found = publisher.find_existing(draft)
+        except Exception as exc:  # noqa: BLE001 - the row stays unknown and says so in logs
+            message = self.redact(f"could not look the post up on {label}: {exc}")
+            log.warning("post %s: %s", post.id, message)
+            return PublishOutcome(post.platform, post, f"outcome unknown; {message}")
+        if found is not None:
+            updated = mark_posted(self.db, post.id, remote_id=found.remote_id, url=found.url)
+            log.info("post %s found on %s: %s", post.id, label, found.url or found.remote_id)
+            return PublishOutcome(
+                post.platform, updated, f"posted (found on {label}): {found.url or ''}"
+            )
+        message = (
+            f"outcome unknown: not found among the account's recent posts on {label}; it was "
+            f"not sent again. Check the account; if it is not there, run `python -m bot retry "
+            f"{post.artwork_id} --platform {post.platform} --force`"
+        )
+        previous = (post.last_error or "").split(" | ")[0]
+        updated = mark_unknown(
+            self.db, post.id, error=self.redact(f"{previous} | {message}" if previous else message)
+        )
+        return PublishOutcome(post.platform, updated, message)
+
+    def _maybe_sent(
+        self, post: PostInfo, draft: Draft, publisher: Publisher, error: str
+    ) -> PublishOutcome:
+        label = PLATFORM_LABELS.get(post.platform, post.platform)
+        log.warning("post %s to %s may have gone out: %s", post.id, label, self.redact(error))
+        post = mark_unknown(self.db, post.id, error=self.redact(error))
+        # The post may already be visible; if not, the next start looks again.
+        return self._look_up(post, draft, publisher, label)
+
+    def _fail(self, post: PostInfo, error: str) -> PublishOutcome:
+        message = self.redact(error)
+        label = PLATFORM_LABELS.get(post.platform, post.platform)
+        log.error("artwork %s could not be posted to %s: %s", post.artwork_id, label, message)
+        # A forced re-send of a posted post that could not even start stays posted.
+        with contextlib.suppress(PostStateConflict):
+            post = mark_failed(self.db, post.id, error=message)
+        return PublishOutcome(post.platform, post, message)
+
+    def _worth_retrying(self, exc: BaseException) -> bool:
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return exc.retry_after <= self.max_wait
+        return isinstance(exc, NotSent)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return exc.retry_after + 1.0  # the limit lifts at the reset second, not before
+        return float(self._backoff(state))
+
+    def _log_retry(self, platform: str) -> Callable[[RetryCallState], None]:
+        label = PLATFORM_LABELS.get(platform, platform)
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "%s: not sent (%s); attempt %d of %d in %.0f s",
+                label,
+                self.redact(str(exc)),
+                state.attempt_number + 1,
+                self.max_attempts,
+                wait,
+            )
+
+        return before_sleep
+
+    def _rate_limit_message(self, exc: RateLimited, artwork_id: int, platform: str) -> str:
+        if exc.retry_after is None or exc.retry_after <= self.max_wait:
+            return f"{exc} (gave up after {self.max_attempts} attempts)"
+        until = self.clock() + timedelta(seconds=exc.retry_after)
+        return (
+            f"{exc}, longer than Kavi waits ({self.max_wait / 60:.0f} min): run `python -m bot "
+            f"retry {artwork_id} --platform {platform}` after {until:%Y-%m-%d %H:%M} UTC"
+        )
