@@ -121,8 +121,8 @@ def get_publisher(name: str, settings: Settings, *, check_credentials: bool = Tr
         if missing:
             raise ConfigError(
                 f"{name} is enabled in PUBLISHERS but its credentials are missing: set "
-                f"{', '.join(missing)} in .env (see docs/publishing.md), or remove {name} "
-                "from PUBLISHERS"
+                f"{', '.join(missing)} in .env (README: Publishing to X and Instagram), "
+                f"or remove {name} from PUBLISHERS"
             )
     factory = _registry.get(name)
     if factory is None:
