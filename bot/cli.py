@@ -308,9 +308,11 @@ def _status(kavi: Kavi) -> int:
             f"{run.status.value}{artwork}{error}"
         )
     print(f"Publishers: {', '.join(settings.publishers) or 'none enabled (set PUBLISHERS)'}")
-    posts = posts_in_states(kavi.db, [PostState.FAILED, PostState.UNKNOWN, PostState.POSTING])
+    posts = posts_in_states(
+        kavi.db, [PostState.FAILED, PostState.UNKNOWN, PostState.POSTING, PostState.PENDING]
+    )
     if not posts:
-        print("Posts:     none failed or unknown")
+        print("Posts:     none failed, unknown or waiting")
         return EXIT_OK
     print(f"Posts that need attention ({len(posts)}):")
     for post in posts:
@@ -321,7 +323,7 @@ def _status(kavi: Kavi) -> int:
         )
         if post.last_error:
             print(f"      {post.last_error}")
-        if post.state == PostState.FAILED:
+        if post.state in (PostState.FAILED, PostState.PENDING):
             print(f"      then: python -m bot retry {post.artwork_id} --platform {post.platform}")
     return EXIT_OK
 

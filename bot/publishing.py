@@ -51,7 +51,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 4
+# Not-sent errors are retried for about three minutes (5, 10, 20, 40, 80 s, plus jitter):
+# long enough to ride out a network blip at posting time.
+MAX_ATTEMPTS = 6
 MAX_WAIT = 15 * 60.0  # a rate limit longer than this fails the post instead of sleeping
 PLATFORM_LABELS = {"twitter": "X", "instagram": "Instagram"}
 
@@ -91,8 +93,8 @@ class Publishing:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_attempts: int = MAX_ATTEMPTS,
         max_wait: float = MAX_WAIT,
-        initial_backoff: float = 2.0,
-        max_backoff: float = 60.0,
+        initial_backoff: float = 5.0,
+        max_backoff: float = 300.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"`max_attempts` must be at least 1, got {max_attempts}")

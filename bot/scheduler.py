@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 JOB_ID = "kavi-daily-post"
 HEARTBEAT_JOB_ID = "kavi-heartbeat"
 WARM_UP_JOB_ID = "kavi-warm-up"
+SAME_DAY_RETRY_JOB_ID = "kavi-same-day-retry"
+# A scheduled run that fails before anything reached a platform is tried again later the
+# same day (a network outage at posting time should not cost the day's post).
+SAME_DAY_RETRY_AFTER = timedelta(minutes=30)
+SAME_DAY_ATTEMPTS = 3
 # How long a scheduled run waits for a `--post-now` that holds the chain before giving up.
 CHAIN_WAIT_SECONDS = 3600.0
 # How long start-up waits for a `--post-now` to finish before recovering interrupted runs.
@@ -501,11 +506,16 @@ class Service:
             report = self.poster.post_now(dry_run=self.dry_run, trigger="scheduled")
         except KaviError as exc:
             log.error("scheduled %s failed: %s", self.kind, exc)
+            self._retry_later_today(day)
             return
         except Exception:
             log.exception("scheduled %s failed unexpectedly", self.kind)
+            self._retry_later_today(day)
             return
-        outcome = "succeeded" if getattr(report, "ok", True) else "failed"
+        ok = getattr(report, "ok", True)
+        if not ok:
+            self._retry_later_today(day)
+        outcome = "succeeded" if ok else "failed"
         log.info(
             "scheduled %s %s: run=%s artwork=%s",
             self.kind,
@@ -513,6 +523,39 @@ class Service:
             getattr(report, "run_id", "?"),
             getattr(getattr(getattr(report, "result", None), "artwork", None), "id", "?"),
         )
+
+    def _retry_later_today(self, day: date) -> None:
+        """After a failed run, try once more later today unless something already went out."""
+        from storage.models import RunStatus
+        from storage.repository import count_runs_on
+
+        if self.scheduler is None or self._stopping.is_set():
+            return
+        if today_done(self.poster.db, day, dry_run=self.dry_run) is not None:
+            # Part of it went out: a new artwork would double-post; `retry` settles the rest.
+            log.warning("scheduled %s partly failed: see `python -m bot status`", self.kind)
+            return
+        failures = count_runs_on(
+            self.poster.db, day, dry_run=self.dry_run, trigger="scheduled", status=RunStatus.FAILED
+        )
+        retry_at = self.clock() + SAME_DAY_RETRY_AFTER
+        if failures >= SAME_DAY_ATTEMPTS or self.poster.today(retry_at) != day:
+            log.error(
+                "today's %s failed %s time(s); no more tries today: see `python -m bot status`",
+                self.kind,
+                failures,
+            )
+            return
+        self.scheduler.add_job(
+            run_daily_post,
+            "date",
+            run_date=retry_at,
+            id=SAME_DAY_RETRY_JOB_ID,
+            jobstore="memory",
+            replace_existing=True,
+            misfire_grace_time=grace_seconds(self.settings),
+        )
+        log.info("today's %s will be tried again at %s", self.kind, retry_at.isoformat())
 
     def beat(self) -> None:
         """Write the heartbeat that `health` reads: alive, what it is doing, next run."""

@@ -20,7 +20,14 @@ from bot.settings import Settings
 from storage.db import Database
 from storage.files import ImageStore, png_bytes
 from storage.models import PostState, RunStatus
-from storage.repository import finish_run, get_artwork, posts_for_artwork, start_run, store_artwork
+from storage.repository import (
+    attach_artwork,
+    finish_run,
+    get_artwork,
+    posts_for_artwork,
+    start_run,
+    store_artwork,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +173,8 @@ class Kavi:
         outcomes = {}
         for name in self.publishers:
             post = states.get(name)
-            if post is not None and post.state == PostState.POSTED and not force:
+            # --force applies to a platform named on purpose, never to a posted one by default.
+            if post is not None and post.state == PostState.POSTED:
                 where = post.remote_url or post.remote_id or ""
                 outcomes[name] = PublishOutcome(name, post, f"already posted: {where}")
                 continue
@@ -195,6 +203,10 @@ class Kavi:
             # Posts a crash or an ambiguous error left behind are settled before a new one.
             reconciled = publishing.reconcile() if publishing else []
             result = self.create_artwork(seed=seed, mood=mood)
+            assert result.artwork.id is not None
+            # Before anything is sent: a crash from here on still ties the run to its artwork,
+            # which is how a restart knows today's post may already be out.
+            attach_artwork(self.db, run_id, result.artwork.id)
             report = RunReport(run_id=run_id, result=result, reconciled=reconciled)
             if dry_run:
                 report.preview = write_preview(

@@ -221,6 +221,33 @@ def finish_run(
             row.artwork_id = artwork_id
 
 
+def attach_artwork(db: Database, run_id: int, artwork_id: int) -> None:
+    """Record a run's artwork as soon as it is stored, so a crash later still says what it made."""
+    with db.session() as session, session.begin():
+        row = session.get(RunRow, run_id)
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id}")
+        row.artwork_id = artwork_id
+
+
+def count_runs_on(
+    db: Database, local_date: date, *, dry_run: bool, trigger: str, status: RunStatus
+) -> int:
+    """How many runs of that kind ended in `status` on that day (bounds same-day retries)."""
+    with db.session() as session:
+        return int(
+            session.scalar(
+                select(func.count(RunRow.id)).where(
+                    RunRow.local_date == local_date,
+                    RunRow.dry_run.is_(dry_run),
+                    RunRow.trigger == trigger,
+                    RunRow.status == status,
+                )
+            )
+            or 0
+        )
+
+
 def last_run(db: Database, *, include_dry_runs: bool = True) -> RunInfo | None:
     with db.session() as session:
         query = select(RunRow).order_by(RunRow.id.desc()).limit(1)

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from PIL import Image
 
 from bot.cli import main
 from bot.publishers import instagram as instagram_module
+from bot.scheduler import today_done
 from storage.db import Database
 from storage.models import PostState
 from storage.repository import get_artwork, posts_for_artwork
@@ -97,7 +99,7 @@ def test_post_now_posts_to_both_platforms_exactly_once(
     assert main(["status"]) == 0
     status = capsys.readouterr().out
     assert "Next run:" in status and "Last run:  #1 (manual)" in status
-    assert "none failed or unknown" in status
+    assert "none failed, unknown or waiting" in status
 
 
 def test_one_platform_failing_exits_1_saying_which_and_why(
@@ -246,6 +248,10 @@ def test_a_crash_after_x_accepted_the_post_is_reconciled_not_reposted(
     tmp_path: Path, data_dir: Path, crash_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_killed(tmp_path, data_dir, kill_after="create")
+    db = Database.open(f"sqlite:///{data_dir / 'kavi.db'}")
+    # The dead run still names its artwork, so the scheduler knows today's post went out.
+    assert today_done(db, datetime.now(UTC).date(), dry_run=False) is not None
+    db.close()
     before = posts(data_dir, 1)
     assert before["twitter"].state == PostState.POSTING  # type: ignore[attr-defined]
     assert before["instagram"].state == PostState.POSTED  # type: ignore[attr-defined]
@@ -298,5 +304,8 @@ def test_a_crash_before_x_took_the_post_leaves_it_unknown_until_forced(
             assert main(["retry", "1", "--platform", "twitter"]) == 1
             assert "--force" in capsys.readouterr().err
             assert main(["retry", "1", "--platform", "twitter", "--force"]) == 0
+            # --force without a platform never re-sends what is already posted.
+            assert main(["retry", "1", "--force"]) == 0
+            assert "already posted" in capsys.readouterr().out
     assert len(x.tweets) == 2 and len(server.medias) == 2
     assert posts(data_dir, 1)["twitter"].state == PostState.POSTED  # type: ignore[attr-defined]

@@ -646,3 +646,37 @@ def test_serve_without_a_publisher_or_dry_run_exits_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "PUBLISHERS=" in result.stderr and "serve --dry-run" in result.stderr
+
+
+class RecordingScheduler:
+    """Stands in for the running scheduler: records the jobs the service adds."""
+
+    def __init__(self) -> None:
+        self.jobs: list[dict[str, Any]] = []
+
+    def add_job(self, func: Any, trigger: str, **kwargs: Any) -> None:
+        self.jobs.append({"func": func, "trigger": trigger, **kwargs})
+
+
+def test_a_failed_run_is_tried_again_later_the_same_day_a_bounded_number_of_times(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.scheduler import SAME_DAY_ATTEMPTS, SAME_DAY_RETRY_AFTER, SAME_DAY_RETRY_JOB_ID
+
+    settings = make_settings(tmp_path)
+    kavi = FakeKavi(settings, fail=True)
+    try:
+        nine = at(f"{datetime.now(UTC).date().isoformat()}T09:00")
+        service = Service(settings, dry_run=True, poster=kavi, clock=lambda: nine, warm_up=False)
+        recorder = RecordingScheduler()
+        service.scheduler = recorder  # type: ignore[assignment]
+        for _ in range(SAME_DAY_ATTEMPTS):
+            service.daily_post()
+        assert len(kavi.calls) == SAME_DAY_ATTEMPTS
+        retries = recorder.jobs
+        assert len(retries) == SAME_DAY_ATTEMPTS - 1
+        assert all(job["id"] == SAME_DAY_RETRY_JOB_ID for job in retries)
+        assert retries[0]["run_date"] == nine + SAME_DAY_RETRY_AFTER
+        assert "no more tries today" in caplog.text
+    finally:
+        kavi.close()
