@@ -2,7 +2,8 @@
 
 `serve` rewrites DATA_DIR/heartbeat.json every few seconds (pid, host, time, next run);
 `python -m bot health` (Docker's HEALTHCHECK) fails when that heartbeat is stale, its
-process is gone, the service has stopped, or the last run of the service's kind failed.
+process is gone, the service has stopped, a run has been running too long (hung), the last
+run of the service's kind failed, or a post is left `pending` with no run to send it.
 """
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ from storage.files import write_atomic
 if TYPE_CHECKING:
     from bot.settings import Settings
     from storage.db import Database
+    from storage.repository import RunInfo
 
 HEARTBEAT_FILE = "heartbeat.json"
 HEARTBEAT_SECONDS = 15.0
 # Generous: a busy CPU (a neural run without a GPU) can delay a beat or two.
 STALE_AFTER = timedelta(seconds=HEARTBEAT_SECONDS * 8)
+# A daily run takes minutes (a neural one on a CPU, under an hour); longer means it is hung.
+HUNG_AFTER = timedelta(hours=3)
+# A post waits `pending` between send attempts (a `retry` has no run row and may sit out a
+# rate limit of up to 15 minutes); one left longer with no run to send it was stranded.
+STRANDED_AFTER = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -133,8 +140,8 @@ def health_check(
     alive, reason, beat = service_alive(settings, now)
     if not alive or beat is None:
         return False, reason
-    from storage.models import RunStatus
-    from storage.repository import last_run
+    from storage.models import PostState, RunStatus
+    from storage.repository import last_run, posts_in_states
 
     own_db = db is None
     if db is None:
@@ -144,19 +151,71 @@ def health_check(
     try:
         # A dry-run service is judged by its previews, a posting one by its posts only.
         run = last_run(db, include_dry_runs=beat.dry_run)
+        running = _running_runs(db, include_dry_runs=beat.dry_run)
+        pending = [] if beat.dry_run else posts_in_states(db, [PostState.PENDING])
     except Exception as exc:  # noqa: BLE001 - an unreadable archive is an unhealthy service
         return False, f"cannot read the runs table: {type(exc).__name__}: {exc}"
     finally:
         if own_db:
             db.close()
+    now = now or datetime.now(UTC)
+    for hung in running:
+        age = now - hung.started_at
+        if age > HUNG_AFTER:
+            return False, (
+                f"run #{hung.id} ({hung.local_date}) has been running for "
+                f"{age.total_seconds() / 3600:.1f} h, since {hung.started_at:%Y-%m-%d %H:%M %Z}: "
+                "it is hung; restart the service (the run is then marked abandoned) and see "
+                "`python -m bot status`"
+            )
     if run is not None and run.status == RunStatus.FAILED:
         return False, (
             f"the last run (#{run.id}, {run.local_date}) failed: {run.error or 'no message'}; "
             "see `python -m bot status`"
         )
+    being_sent = {r.artwork_id for r in running}
+    stranded = [
+        post
+        for post in pending
+        if post.artwork_id not in being_sent
+        and (post.updated_at is None or now - post.updated_at > STRANDED_AFTER)
+    ]
+    if stranded:
+        return False, "; ".join(
+            f"artwork {post.artwork_id}'s {post.platform} post is stuck `pending` with no run "
+            f"sending it: run `python -m bot retry {post.artwork_id} --platform {post.platform}`"
+            for post in stranded
+        )
     next_text = f"; next run {beat.next_run:%Y-%m-%d %H:%M %Z}" if beat.next_run else ""
     last_text = f"; last run #{run.id} {run.status.value}" if run is not None else ""
     return True, f"{reason}{last_text}{next_text}"
+
+
+def _running_runs(db: Database, *, include_dry_runs: bool) -> list[RunInfo]:
+    """Runs still marked `running`, oldest first (read-only; a hung one stays so for ever)."""
+    from sqlalchemy import select
+
+    from storage.models import RunRow, RunStatus
+    from storage.repository import RunInfo, as_utc
+
+    with db.session() as session:
+        query = select(RunRow).where(RunRow.status == RunStatus.RUNNING).order_by(RunRow.id)
+        if not include_dry_runs:
+            query = query.where(RunRow.dry_run.is_(False))
+        return [
+            RunInfo(
+                id=row.id,
+                trigger=row.trigger,
+                dry_run=row.dry_run,
+                local_date=row.local_date,
+                status=RunStatus(row.status),
+                started_at=as_utc(row.started_at) or datetime.now(UTC),
+                finished_at=as_utc(row.finished_at),
+                error=row.error,
+                artwork_id=row.artwork_id,
+            )
+            for row in session.scalars(query)
+        ]
 
 
 def main_health(settings: Settings) -> int:

@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.errors import AuthError, MaybeSent, NotSent, PublishError, RateLimited
 from bot.publishers.base import (
@@ -47,15 +47,48 @@ RECENT_POSTS = 12
 # half an hour is past the wait Kavi sits out, so the post fails with advice instead.
 THROTTLE_WAIT = 1800.0
 POST_URL = "https://www.instagram.com/p/{code}/"
+# instagrapi sets no timeout, so one hung connection would hold the daily run for ever.
+# (connect, read) seconds; its curl transport for the private API turns the pair into a
+# 10 s connect limit and a 130 s limit on the whole request, photo upload included.
+TIMEOUT = (10.0, 120.0)
 
 ClientFactory = Callable[[], Any]
 
 
 def default_client() -> Any:
+    """An instagrapi client fit for a daemon: request timeouts, and no prompts on stdin."""
     from instagrapi import Client
 
     # A human-like pause between the requests of one login or upload.
-    return Client(delay_range=[1, 3])
+    client = Client(delay_range=[1, 3])
+    for session in (client.private, client.public, client.graphql):
+        with_default_timeout(session, TIMEOUT)
+    # instagrapi's default handlers call input(), which would block the service for ever.
+    client.challenge_code_handler = _refuse_challenge
+    client.change_password_handler = _refuse_challenge
+    return client
+
+
+def with_default_timeout(session: Any, timeout: float | tuple[float, float]) -> None:
+    """Make a requests session pass `timeout` to every request that does not set one."""
+    send = session.request
+
+    def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        # instagrapi passes timeout=None explicitly on some calls, which means "wait for ever".
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = timeout
+        return send(method, url, *args, **kwargs)
+
+    session.request = request
+
+
+def _refuse_challenge(username: str, *_: object) -> NoReturn:
+    from instagrapi.exceptions import ChallengeRequired
+
+    raise ChallengeRequired(
+        f"Instagram asked {username} for a verification code or a new password, "
+        "which an unattended service cannot give"
+    )
 
 
 class InstagramPublisher:
@@ -232,6 +265,7 @@ def _session_rejected(exc: BaseException) -> bool:
 
 def _map_error(exc: BaseException, *, may_have_posted: bool) -> PublishError:
     """Classify anything instagrapi raised: not sent, maybe sent, or permanent with advice."""
+    import requests
     from instagrapi import exceptions as ig
 
     if isinstance(exc, PublishError):
@@ -270,6 +304,12 @@ def _map_error(exc: BaseException, *, may_have_posted: bool) -> PublishError:
         return RateLimited(
             f"Instagram asks us to slow down ({_message(exc)})", retry_after=THROTTLE_WAIT
         )
+    if may_have_posted and isinstance(exc, ig.PhotoConfigureError):
+        # Raised after the configure request went out, e.g. when Instagram answered it
+        # without the new media and the post was not yet visible: it may well be up.
+        return MaybeSent(
+            f"Instagram did not confirm the post ({_message(exc)}); it may have gone out"
+        )
     if isinstance(exc, ig.PhotoNotUpload | ig.ClientBadRequestError):
         return PublishError(f"Instagram rejected the photo or caption: {_message(exc)}")
     transport = (
@@ -277,6 +317,11 @@ def _map_error(exc: BaseException, *, may_have_posted: bool) -> PublishError:
         ig.ClientRequestTimeout,
         ig.ClientIncompleteReadError,
         ig.ClientJSONDecodeError,
+        # instagrapi lets a read timeout (and any error of a request it makes directly,
+        # like the photo upload itself) through unwrapped.
+        requests.RequestException,
+        ConnectionError,
+        TimeoutError,
     )
     if isinstance(exc, transport) or isinstance(exc, ig.ClientError) and _is_server_error(exc):
         if may_have_posted:

@@ -19,8 +19,10 @@ from bot.health import (
 )
 from bot.settings import Settings, load_settings
 from storage.db import Database
-from storage.models import RunStatus
-from storage.repository import finish_run, start_run
+from storage.files import ImageStore
+from storage.models import Base, PostRow, RunRow, RunStatus
+from storage.repository import ensure_post, finish_run, start_run
+from tests.fakes import store_sample_artwork
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -58,6 +60,15 @@ def record(
         db, trigger="scheduled", dry_run=dry_run, local_date=date(2026, 11, 23), pid=1
     )
     finish_run(db, run_id, status=status, error=error)
+
+
+def backdate(db: Database, model: type[Base], row_id: int, **values: object) -> None:
+    """Set a row's columns directly: times the repository stamps with the real clock."""
+    with db.session() as session, session.begin():
+        row = session.get(model, row_id)
+        assert row is not None
+        for key, value in values.items():
+            setattr(row, key, value)
 
 
 def test_heartbeat_round_trips(settings: Settings) -> None:
@@ -146,3 +157,41 @@ def test_next_run_time_is_in_tz(tmp_path: Path) -> None:
     fire = next_run_time(settings, NOW)
     assert fire is not None
     assert fire.isoformat() == "2026-11-24T09:00:00+01:00"
+
+
+def test_a_run_running_for_hours_is_hung(settings: Settings, db: Database) -> None:
+    write_heartbeat(settings.data_dir, beat())
+    run_id = start_run(db, trigger="scheduled", dry_run=False, local_date=date(2026, 11, 23), pid=1)
+    backdate(db, RunRow, run_id, started_at=NOW - timedelta(minutes=20))
+    assert health_check(settings, db=db, now=NOW)[0]
+    backdate(db, RunRow, run_id, started_at=NOW - timedelta(hours=4))
+    healthy, message = health_check(settings, db=db, now=NOW)
+    assert not healthy
+    assert f"run #{run_id} (2026-11-23) has been running for 4.0 h" in message
+    assert "hung" in message and "restart the service" in message
+
+
+def test_a_pending_post_with_no_run_sending_it_is_stranded(
+    settings: Settings, db: Database
+) -> None:
+    write_heartbeat(settings.data_dir, beat())
+    artwork = store_sample_artwork(db, ImageStore(settings.data_dir))
+    assert artwork.id is not None
+    post = ensure_post(db, artwork.id, "instagram")
+    # Between two attempts of a `retry` (no run row): not yet stranded.
+    backdate(db, PostRow, post.id, updated_at=NOW - timedelta(minutes=5))
+    assert health_check(settings, db=db, now=NOW)[0]
+
+    backdate(db, PostRow, post.id, updated_at=NOW - timedelta(hours=2))
+    healthy, message = health_check(settings, db=db, now=NOW)
+    assert not healthy
+    assert f"artwork {artwork.id}'s instagram post is stuck `pending`" in message
+    assert f"python -m bot retry {artwork.id} --platform instagram" in message
+
+    # Waiting out a back-off inside a run that is still going is fine.
+    run_id = start_run(db, trigger="scheduled", dry_run=False, local_date=date(2026, 11, 23), pid=1)
+    backdate(db, RunRow, run_id, started_at=NOW - timedelta(minutes=20), artwork_id=artwork.id)
+    assert health_check(settings, db=db, now=NOW)[0]
+    # ...until that run is over without having sent it.
+    finish_run(db, run_id, status=RunStatus.ABANDONED)
+    assert not health_check(settings, db=db, now=NOW)[0]

@@ -6,15 +6,19 @@ import io
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from instagrapi import exceptions as ig
+from instagrapi.mixins.challenge import ChallengeChoice
 from PIL import Image
+from requests.adapters import BaseAdapter
 
 from bot.artwork import Artwork
 from bot.errors import AuthError, MaybeSent, NotSent, PublishError, RateLimited
 from bot.publishers.base import Draft, hashtags_in
-from bot.publishers.instagram import InstagramPublisher, fit_image
+from bot.publishers.instagram import TIMEOUT, InstagramPublisher, default_client, fit_image
 from storage.db import Database
 from storage.files import ImageStore
 from tests.fakes import SECRETS, FakeInstagram, fake_settings, store_sample_artwork
@@ -177,6 +181,8 @@ def test_a_challenge_is_a_clear_permanent_failure(
         (ig.AccountSuspended("suspended"), AuthError),
         (ig.PleaseWaitFewMinutes("Please wait a few minutes"), RateLimited),
         (ig.ClientConnectionError("connection refused"), NotSent),
+        (requests.ReadTimeout("read timed out"), NotSent),
+        (requests.ConnectionError("connection reset by peer"), NotSent),
         (ig.FeedbackRequired("feedback_required"), PublishError),
     ],
 )
@@ -203,6 +209,35 @@ def test_a_broken_upload_may_have_gone_out_and_is_found_again(
     assert found is not None and found.remote_id == server.medias[0]["pk"]
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        # What instagrapi 3.2 raises when the configure call returned no media to show.
+        ig.PhotoConfigureError(
+            "Photo upload configure succeeded without media payload and uploaded media was "
+            "not visible"
+        ),
+        requests.ReadTimeout("read timed out"),
+    ],
+)
+def test_an_unconfirmed_upload_may_have_gone_out(
+    server: FakeInstagram, publisher: InstagramPublisher, draft: Draft, error: Exception
+) -> None:
+    server.fail("photo_upload", error, after_posting=True)
+    with pytest.raises(MaybeSent):
+        publisher.publish(draft)
+    assert publisher.find_existing(draft) is not None
+
+
+def test_a_refused_photo_is_a_permanent_failure(
+    server: FakeInstagram, publisher: InstagramPublisher, draft: Draft
+) -> None:
+    server.fail("photo_upload", ig.PhotoNotUpload("invalid image"))
+    with pytest.raises(PublishError) as info:
+        publisher.publish(draft)
+    assert not isinstance(info.value, MaybeSent | NotSent)
+
+
 def test_a_session_expiring_mid_upload_is_not_sent_and_relogs_next_time(
     server: FakeInstagram, publisher: InstagramPublisher, draft: Draft
 ) -> None:
@@ -226,3 +261,72 @@ def test_a_malformed_totp_secret_is_named(
     publisher = make_publisher(data_dir, server, instagram_totp_secret="not base32 at all!")
     with pytest.raises(AuthError, match="INSTAGRAM_TOTP_SECRET is not a valid"):
         publisher.publish(draft)
+
+
+class RecordingAdapter(BaseAdapter):
+    """A requests transport that records each request's timeout and answers, or raises."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        super().__init__()
+        self.error = error
+        self.timeouts: list[object] = []
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        self.timeouts.append(timeout)
+        if self.error is not None:
+            raise self.error
+        response = requests.Response()
+        response.status_code = 200
+        response.url = request.url or ""
+        response.request = request
+        response._content = b'{"status": "ok"}'
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def real_client(adapter: RecordingAdapter) -> Any:
+    client = default_client()
+    client.delay_range = None
+    client.request_timeout = 0  # instagrapi's pause before each request
+    for session in (client.private, client.public):
+        session.mount("https://", adapter)
+    return client
+
+
+def test_every_instagrapi_request_has_a_timeout() -> None:
+    adapter = RecordingAdapter()
+    client = real_client(adapter)
+    client.private_request("accounts/current_user/", params={"edit": "true"})
+    client.public.get("https://www.instagram.com/", timeout=None)
+    client.public.get("https://www.instagram.com/", timeout=3.0)
+    assert adapter.timeouts == [TIMEOUT, TIMEOUT, 3.0]
+
+
+def test_instagrapi_lets_a_read_timeout_through_unwrapped() -> None:
+    # Why _map_error must know requests' own errors, not only instagrapi's.
+    client = real_client(RecordingAdapter(requests.ReadTimeout("read timed out")))
+    with pytest.raises(requests.ReadTimeout):
+        client.private_request("accounts/current_user/", params={"edit": "true"})
+
+
+def test_the_client_never_waits_for_a_code_typed_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_input(prompt: str = "") -> str:
+        raise AssertionError(f"instagrapi asked for input: {prompt}")
+
+    monkeypatch.setattr("builtins.input", no_input)
+    client = default_client()
+    with pytest.raises(ig.ChallengeRequired, match="unattended"):
+        client.challenge_code_or_raised(ChallengeChoice.EMAIL)
+    client.last_json = {"challenge_context": "{}"}
+    with pytest.raises(ig.ChallengeRequired, match="unattended"):
+        client._challenge_resolve_change_password()
