@@ -60,28 +60,50 @@ def build_full_models(folder: Path) -> None:
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+        sample_size=64,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=2,
         block_out_channels=(320, 640, 1280, 1280),
         down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
         up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-        cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 20), use_linear_projection=True,
+        cross_attention_dim=1024,
+        attention_head_dim=(5, 10, 20, 20),
+        use_linear_projection=True,
     )
     vae = AutoencoderKL(
-        block_out_channels=(128, 256, 512, 512), layers_per_block=2, latent_channels=4,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        sample_size=768, scaling_factor=0.18215,
+        block_out_channels=(128, 256, 512, 512),
+        layers_per_block=2,
+        latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=768,
+        scaling_factor=0.18215,
     )
     tokenizer = clip_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
-            vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
-            num_attention_heads=16, max_position_embeddings=77, hidden_act="gelu",
-            projection_dim=1024, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+            vocab_size=49408,
+            hidden_size=1024,
+            intermediate_size=4096,
+            num_hidden_layers=23,
+            num_attention_heads=16,
+            max_position_embeddings=77,
+            hidden_act="gelu",
+            projection_dim=1024,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
         )
     )
     StableDiffusionPipeline(
-        unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-        scheduler=turbo_scheduler(), safety_checker=None, feature_extractor=None,
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=turbo_scheduler(),
+        safety_checker=None,
+        feature_extractor=None,
         requires_safety_checker=False,
     ).save_pretrained(folder / "sd")
     del unet, vae, text_encoder
@@ -89,10 +111,17 @@ def build_full_models(folder: Path) -> None:
     lm_tokenizer = byte_level_tokenizer(chat_template=True)
     lm = LlamaForCausalLM(
         LlamaConfig(
-            vocab_size=49152, hidden_size=960, intermediate_size=2560, num_hidden_layers=32,
-            num_attention_heads=15, num_key_value_heads=5, max_position_embeddings=8192,
-            rope_theta=100000.0, tie_word_embeddings=True,
-            bos_token_id=lm_tokenizer.bos_token_id, eos_token_id=lm_tokenizer.eos_token_id,
+            vocab_size=49152,
+            hidden_size=960,
+            intermediate_size=2560,
+            num_hidden_layers=32,
+            num_attention_heads=15,
+            num_key_value_heads=5,
+            max_position_embeddings=8192,
+            rope_theta=100000.0,
+            tie_word_embeddings=True,
+            bos_token_id=lm_tokenizer.bos_token_id,
+            eos_token_id=lm_tokenizer.eos_token_id,
             pad_token_id=lm_tokenizer.pad_token_id,
         )
     )
@@ -158,8 +187,10 @@ def _peak_rss_mb() -> float:
 
 def _pipeline_modules(pipe: Any) -> dict[str, Any]:
     return {
-        "text_encoder": pipe.text_encoder, "unet": pipe.unet,
-        "vae_encoder": getattr(pipe.vae, "encoder", None), "vae_decoder": pipe.vae.decoder,
+        "text_encoder": pipe.text_encoder,
+        "unet": pipe.unet,
+        "vae_encoder": getattr(pipe.vae, "encoder", None),
+        "vae_decoder": pipe.vae.decoder,
     }
 
 
@@ -174,9 +205,12 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
     config = Config(**spec["config"])
     stage, size, steps = spec["stage"], spec["size"], spec["steps"]
     result: dict[str, Any] = {
-        "stage": stage, "config": config.name,
-        "dtype": dtype_name(resolve_dtype(config.dtype, "cpu")), "tiny_vae": config.tiny_vae,
-        "compile": config.compile, "threads": torch.get_num_threads(),
+        "stage": stage,
+        "config": config.name,
+        "dtype": dtype_name(resolve_dtype(config.dtype, "cpu")),
+        "tiny_vae": config.tiny_vae,
+        "compile": config.compile,
+        "threads": torch.get_num_threads(),
     }
     tiny_vae = str(models / "taesd") if config.tiny_vae else None
     started = time.perf_counter()
@@ -192,7 +226,10 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
         def run() -> None:
             with torch.inference_mode():
                 loaded.model.generate(
-                    **prompt, do_sample=True, max_new_tokens=tokens, min_new_tokens=tokens,
+                    **prompt,
+                    do_sample=True,
+                    max_new_tokens=tokens,
+                    min_new_tokens=tokens,
                     pad_token_id=loaded.tokenizer.pad_token_id,
                 )
 
@@ -201,7 +238,9 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
         run()
         elapsed = time.perf_counter() - started
         result.update(
-            run_s=round(elapsed, 3), new_tokens=tokens, tokens_per_s=round(tokens / elapsed, 2),
+            run_s=round(elapsed, 3),
+            new_tokens=tokens,
+            tokens_per_s=round(tokens / elapsed, 2),
             prompt_tokens=int(prompt["input_ids"].shape[-1]),
         )
     else:
@@ -212,10 +251,18 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
         from generators.mood.moods import get_mood
         from generators.poem.base import Poem
 
-        common = dict(device="cpu", dtype=config.dtype, tiny_vae=tiny_vae, compile=config.compile,
-                      steps=steps, max_attempts=1)
-        poem = Poem(("the old moon rises", "a heron stands in the stream",
-                     "cold wind on the reeds"), engine="bench")
+        common = dict(
+            device="cpu",
+            dtype=config.dtype,
+            tiny_vae=tiny_vae,
+            compile=config.compile,
+            steps=steps,
+            max_attempts=1,
+        )
+        poem = Poem(
+            ("the old moon rises", "a heron stands in the stream", "cold wind on the reeds"),
+            engine="bench",
+        )
         if stage == "image":
             engine: Any = DiffusionPainter(str(models / "sd"), **common)  # type: ignore[arg-type]
 
@@ -243,7 +290,9 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
                 problem = str(exc)
             elapsed = time.perf_counter() - started
         result.update(
-            run_s=round(elapsed, 3), size=size, steps=steps,
+            run_s=round(elapsed, 3),
+            size=size,
+            steps=steps,
             modules_s={k: round(v, 3) for k, v in timer.seconds.items() if timer.calls[k]},
             module_calls={k: v for k, v in timer.calls.items() if v},
         )
@@ -288,13 +337,20 @@ def main(argv: list[str] | None = None) -> int:
         for stage in [s.strip() for s in args.stages.split(",") if s.strip()]:
             for config in configs:
                 spec = {
-                    "models": str(models), "config": asdict(config), "stage": stage,
-                    "size": size, "steps": args.steps, "tokens": args.tokens,
+                    "models": str(models),
+                    "config": asdict(config),
+                    "stage": stage,
+                    "size": size,
+                    "steps": args.steps,
+                    "tokens": args.tokens,
                     "warmup_size": min(size, 256) if full else size,
                 }
                 done = subprocess.run(
                     [sys.executable, __file__, "--worker", json.dumps(spec)],
-                    capture_output=True, text=True, env=env, cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    cwd=ROOT,
                 )
                 if done.returncode != 0:
                     print(done.stderr[-4000:], file=sys.stderr)
@@ -308,15 +364,26 @@ def main(argv: list[str] | None = None) -> int:
         if BASELINE.name in rows and KAVI.name in rows:
             base, kavi = rows[BASELINE.name]["run_s"], rows[KAVI.name]["run_s"]
             summary[stage] = {
-                "baseline_s": base, "kavi_s": kavi, "speedup": round(base / kavi, 2),
+                "baseline_s": base,
+                "kavi_s": kavi,
+                "speedup": round(base / kavi, 2),
                 "baseline_peak_rss_mb": rows[BASELINE.name]["peak_rss_mb"],
                 "kavi_peak_rss_mb": rows[KAVI.name]["peak_rss_mb"],
             }
-    print(json.dumps({
-        "models": "full-size random weights" if full else "tiny random",
-        "size": size, "steps": args.steps, "build_s": round(build_s, 1),
-        "cpu_count": os.cpu_count(), "results": results, "summary": summary,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "models": "full-size random weights" if full else "tiny random",
+                "size": size,
+                "steps": args.steps,
+                "build_s": round(build_s, 1),
+                "cpu_count": os.cpu_count(),
+                "results": results,
+                "summary": summary,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

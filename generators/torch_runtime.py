@@ -32,9 +32,7 @@ def resolve_device(name: str) -> str:
     choice = (name or "auto").strip().lower()
     base = choice.split(":", 1)[0]
     if base not in DEVICE_CHOICES:
-        raise ConfigError(
-            f"`device` must be one of {', '.join(DEVICE_CHOICES)}, got {name!r}"
-        )
+        raise ConfigError(f"`device` must be one of {', '.join(DEVICE_CHOICES)}, got {name!r}")
     if choice == "auto":
         if torch.cuda.is_available():
             return "cuda"
@@ -165,7 +163,11 @@ def retry_on_oom(
     lower = lower_resolution(resolution, multiple=multiple)
     log.warning(
         "%s ran out of memory at %d px on %s (%s); retrying once at %d px",
-        what, resolution, device, message, lower,
+        what,
+        resolution,
+        device,
+        message,
+        lower,
     )
     try:
         return run(lower)

@@ -123,7 +123,10 @@ def _load_pipeline(key: PipelineKey) -> Any:
             vae_folder, dtype=dtype, local_files_only=True
         )
     log.info(
-        "loading image model from %s on %s (%s%s)", folder, key.device, key.dtype,
+        "loading image model from %s on %s (%s%s)",
+        folder,
+        key.device,
+        key.dtype,
         f", tiny VAE {key.tiny_vae}" if key.tiny_vae else "",
     )
     try:
@@ -218,7 +221,13 @@ class DiffusionPainter:
 
         params = dict(options.params)
         known = {
-            "steps", "guidance", "tiny_vae", "compile", "style_words", "resolution", "max_attempts",
+            "steps",
+            "guidance",
+            "tiny_vae",
+            "compile",
+            "style_words",
+            "resolution",
+            "max_attempts",
         }
         unknown = set(params) - known
         if unknown:
@@ -240,7 +249,10 @@ class DiffusionPainter:
     def pipeline(self) -> Any:
         """The resident text-to-image pipeline this painter uses (loaded on first call)."""
         return load_text2image(
-            self.model, device=self.device, dtype=self.dtype, tiny_vae=self.tiny_vae,
+            self.model,
+            device=self.device,
+            dtype=self.dtype,
+            tiny_vae=self.tiny_vae,
             compile=self.compile,
         )
 
@@ -269,7 +281,9 @@ class DiffusionPainter:
             attempt_seed = seed + attempt
             image = retry_on_oom(
                 lambda side, s=attempt_seed: self._render(pipe, prompt, side, s),  # type: ignore[misc]
-                resolution=resolution, device=str(pipe.device), what="the diffusion painter",
+                resolution=resolution,
+                device=str(pipe.device),
+                what="the diffusion painter",
                 multiple=latent_multiple(pipe),
             )
             found = image_problem(image)
@@ -278,7 +292,9 @@ class DiffusionPainter:
             problem = found
             log.warning(
                 "diffusion image for seed %d rejected (%s); trying seed %d",
-                attempt_seed, problem, attempt_seed + 1,
+                attempt_seed,
+                problem,
+                attempt_seed + 1,
             )
         else:
             raise GenerationError(
@@ -289,7 +305,10 @@ class DiffusionPainter:
         if image.size != (size, size):
             image = image.resize((size, size), PILImage.Resampling.LANCZOS)
         return Painting(
-            image=image, prompt=prompt, engine=self.name, model=self.model,
+            image=image,
+            prompt=prompt,
+            engine=self.name,
+            model=self.model,
             description=scene_from_poem(poem).describe(),
         )
 

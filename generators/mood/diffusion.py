@@ -72,8 +72,14 @@ class DiffusionStylist:
 
         params = dict(options.params)
         known = {
-            "strength", "transfer_strength", "steps", "guidance", "tiny_vae", "compile",
-            "resolution", "max_attempts",
+            "strength",
+            "transfer_strength",
+            "steps",
+            "guidance",
+            "tiny_vae",
+            "compile",
+            "resolution",
+            "max_attempts",
         }
         unknown = set(params) - known
         if unknown:
@@ -98,7 +104,10 @@ class DiffusionStylist:
         from generators.image.diffusion import load_image2image
 
         return load_image2image(
-            self.model, device=self.device, dtype=self.dtype, tiny_vae=self.tiny_vae,
+            self.model,
+            device=self.device,
+            dtype=self.dtype,
+            tiny_vae=self.tiny_vae,
             compile=self.compile,
         )
 
@@ -124,8 +133,12 @@ class DiffusionStylist:
         )
         ensure_usable(result, what="the diffusion stylist")
         return Stylization(
-            image=result, mood=mood.name, engine=self.name, model=self.model,
-            style_reference=style_image, prompt=prompt,
+            image=result,
+            mood=mood.name,
+            engine=self.name,
+            model=self.model,
+            style_reference=style_image,
+            prompt=prompt,
         )
 
     def _repaint(self, image: Image, prompt: str, seed: int) -> Image:
@@ -144,7 +157,9 @@ class DiffusionStylist:
             attempt_seed = seed + attempt
             out = retry_on_oom(
                 lambda s, a=attempt_seed: self._render(pipe, image, prompt, s, steps, a),  # type: ignore[misc]
-                resolution=side, device=str(pipe.device), what="the diffusion stylist",
+                resolution=side,
+                device=str(pipe.device),
+                what="the diffusion stylist",
                 multiple=latent_multiple(pipe),
             )
             found = image_problem(out)

@@ -27,10 +27,19 @@ SYSTEM_PROMPT = (
     "syllables, concrete images from nature, no title, no explanation."
 )
 _SUBJECTS = (
-    "the moon over a river", "cherry blossoms in the wind", "a heron in the rain",
-    "snow on a mountain temple", "fireflies over a rice field", "autumn maples by a lake",
-    "a crow on a bare branch", "morning mist on the sea", "pines at dusk", "a frog in an old pond",
-    "stars above a quiet field", "a butterfly on a stone", "geese crossing the evening sky",
+    "the moon over a river",
+    "cherry blossoms in the wind",
+    "a heron in the rain",
+    "snow on a mountain temple",
+    "fireflies over a rice field",
+    "autumn maples by a lake",
+    "a crow on a bare branch",
+    "morning mist on the sea",
+    "pines at dusk",
+    "a frog in an old pond",
+    "stars above a quiet field",
+    "a butterfly on a stone",
+    "geese crossing the evening sky",
 )
 _EXAMPLE = "an old silent pond\na frog jumps into the pond\nsplash! silence again"
 
@@ -187,9 +196,11 @@ class LLMPoemWriter:
             seed_everything(seed * 1009 + attempt)
             reply = self._generate(loaded, prompt)
             lines = clean_poem_text(reply)
-            problems = haiku_problems(lines) if len(lines) == 3 else [
-                f"expected 3 lines, got {len(lines)}"
-            ]
+            problems = (
+                haiku_problems(lines)
+                if len(lines) == 3
+                else [f"expected 3 lines, got {len(lines)}"]
+            )
             if not problems:
                 return self._poem(tuple(lines))  # type: ignore[arg-type]
             last_problem = "; ".join(problems)

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.neural
 
 POEM = Poem(
     lines=("the old moon rises", "a heron stands in the stream", "cold wind on the reeds"),
-    engine="grammar", imagery=("moon", "heron", "stream", "reeds"),
+    engine="grammar",
+    imagery=("moon", "heron", "stream", "reeds"),
 )
 
 

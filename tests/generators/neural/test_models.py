@@ -25,7 +25,8 @@ def test_local_folders(tiny_chat_lm: Path, tiny_sd: Path, tmp_path: Path) -> Non
     assert weights_on_disk(str(tiny_chat_lm), kind="llm") == (True, f"local folder {tiny_chat_lm}")
     assert weights_on_disk(str(tiny_sd), kind="diffusion")[0]
     assert weights_on_disk(str(tmp_path / "nothing"), kind="llm") == (
-        False, f"no folder at {tmp_path / 'nothing'}",
+        False,
+        f"no folder at {tmp_path / 'nothing'}",
     )
     broken = tmp_path / "broken-sd"
     shutil.copytree(tiny_sd, broken)
@@ -44,7 +45,8 @@ def test_hub_cache_lookup_without_network(
     put_in_hub_cache(tiny_chat_lm, "kavi-test/tiny-lm", hf_home)
     put_in_hub_cache(tiny_sd, "kavi-test/tiny-sd", hf_home)
     assert weights_on_disk("kavi-test/tiny-lm", kind="llm") == (
-        True, "kavi-test/tiny-lm found in the Hugging Face cache",
+        True,
+        "kavi-test/tiny-lm found in the Hugging Face cache",
     )
     assert weights_on_disk("kavi-test/tiny-sd", kind="diffusion")[0]
     # An LLM is not a diffusers pipeline.
@@ -86,7 +88,10 @@ def test_models_module_does_not_import_torch() -> None:
         "print(json.dumps(sorted(k for k in heavy if k in sys.modules)))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", "import json; " + code],
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=Path(__file__).resolve().parents[3],
     )
     assert json.loads(out.stdout) == []
