@@ -40,6 +40,7 @@ from storage.repository import (
     mark_posted,
     mark_posting,
     mark_unknown,
+    posts_for_artwork,
     posts_in_states,
 )
 
@@ -173,9 +174,13 @@ class Publishing:
             current = get_post(self.db, artwork.id, platform)
             return PublishOutcome(platform, current, f"left alone: {exc}")
         except RateLimited as exc:
-            return self._fail(post, self._rate_limit_message(exc, artwork.id, platform))
+            return self._fail(
+                post, self._rate_limit_message(exc, artwork.id, platform), retryable=True
+            )
         except NotSent as exc:
-            return self._fail(post, f"{exc} (gave up after {self.max_attempts} attempts)")
+            return self._fail(
+                post, f"{exc} (gave up after {self.max_attempts} attempts)", retryable=True
+            )
         except MaybeSent as exc:
             return self._maybe_sent(post, draft, publisher, str(exc))
         except PublishError as exc:
@@ -222,6 +227,17 @@ class Publishing:
         return self.publish(artwork, platform, force=force)
 
     # --- reconciliation --------------------------------------------------------------------
+
+    def resend_unsent(self, artwork_id: int) -> list[PublishOutcome]:
+        """Send again the artwork's failed posts that certainly never went out (outage, limit)."""
+        artwork = get_artwork(self.db, artwork_id)
+        return [
+            self.publish(artwork, post.platform)
+            for post in posts_for_artwork(self.db, artwork_id)
+            if post.state == PostState.FAILED
+            and post.retryable
+            and post.platform in self.publishers
+        ]
 
     def reconcile(self) -> list[PublishOutcome]:
         """At start-up: `posting` rows become `unknown`, then each `unknown` is looked up."""
@@ -310,13 +326,13 @@ class Publishing:
         # The post may already be visible; if not, the next start looks again.
         return self._look_up(post, draft, publisher, label)
 
-    def _fail(self, post: PostInfo, error: str) -> PublishOutcome:
+    def _fail(self, post: PostInfo, error: str, *, retryable: bool = False) -> PublishOutcome:
         message = self.redact(error)
         label = PLATFORM_LABELS.get(post.platform, post.platform)
         log.error("artwork %s could not be posted to %s: %s", post.artwork_id, label, message)
         # A forced re-send of a posted post that could not even start stays posted.
         with contextlib.suppress(PostStateConflict):
-            post = mark_failed(self.db, post.id, error=message)
+            post = mark_failed(self.db, post.id, error=message, retryable=retryable)
         return PublishOutcome(post.platform, post, message)
 
     def _worth_retrying(self, exc: BaseException) -> bool:

@@ -38,6 +38,7 @@ JOB_ID = "kavi-daily-post"
 HEARTBEAT_JOB_ID = "kavi-heartbeat"
 WARM_UP_JOB_ID = "kavi-warm-up"
 SAME_DAY_RETRY_JOB_ID = "kavi-same-day-retry"
+SAME_DAY_RESEND_JOB_ID = "kavi-same-day-resend"
 # A scheduled run that fails before anything reached a platform is tried again later the
 # same day (a network outage at posting time should not cost the day's post).
 SAME_DAY_RETRY_AFTER = timedelta(minutes=30)
@@ -68,6 +69,8 @@ class Poster(Protocol):
         mood: str | None = None,
         trigger: str = "manual",
     ) -> Any: ...
+
+    def resend_unsent(self, artwork_id: int) -> list[Any]: ...
 
     def close(self) -> None: ...
 
@@ -194,6 +197,7 @@ class Service:
         self._first_signal_at = 0.0
         self._state = "starting"
         self._started_at = utcnow()
+        self._resends: dict[date, int] = {}
 
     @property
     def kind(self) -> str:
@@ -463,8 +467,12 @@ class Service:
 
     def daily_post(self) -> None:
         """The scheduled job: make today's post (or preview) unless it already went out."""
+        self._with_chain(self._post_once, f"scheduled {self.kind}")
+
+    def _with_chain(self, action: Callable[[], None], what: str) -> None:
+        """Run `action` holding the chain lock, so no other process posts at the same time."""
         if self._stopping.is_set():
-            log.info("scheduled %s not started: the service is stopping", self.kind)
+            log.info("%s not started: the service is stopping", what)
             return
         with self._work:
             lock = chain_lock(self.settings.data_dir)
@@ -473,18 +481,18 @@ class Service:
                     timeout=self.chain_wait,
                     should_stop=self._stopping.is_set,
                     on_wait=lambda pid: log.info(
-                        "scheduled %s waits for process %s to finish its post", self.kind, pid
+                        "%s waits for process %s to finish its post", what, pid
                     ),
                 )
             except DataDirBusy as exc:
-                log.error("scheduled %s skipped: %s", self.kind, exc)
+                log.error("%s skipped: %s", what, exc)
                 return
             if not acquired:
-                log.info("scheduled %s not started: the service is stopping", self.kind)
+                log.info("%s not started: the service is stopping", what)
                 return
             self._run_lock = lock
             try:
-                self._post_once()
+                action()
             finally:
                 self._run_lock = None
                 lock.release()
@@ -532,8 +540,8 @@ class Service:
         if self.scheduler is None or self._stopping.is_set():
             return
         if today_done(self.poster.db, day, dry_run=self.dry_run) is not None:
-            # Part of it went out: a new artwork would double-post; `retry` settles the rest.
-            log.warning("scheduled %s partly failed: see `python -m bot status`", self.kind)
+            # Part of it went out: a new artwork would double-post; resend only what never left.
+            self._resend_later_today(day)
             return
         failures = count_runs_on(
             self.poster.db, day, dry_run=self.dry_run, trigger="scheduled", status=RunStatus.FAILED
@@ -556,6 +564,64 @@ class Service:
             misfire_grace_time=grace_seconds(self.settings),
         )
         log.info("today's %s will be tried again at %s", self.kind, retry_at.isoformat())
+
+    def _unsent_artworks(self, day: date) -> list[int]:
+        """Today's artworks with a post that failed without reaching its platform."""
+        from storage.models import PostState
+        from storage.repository import posts_for_artwork
+
+        return [
+            artwork_id
+            for _run_id, artwork_id in _runs_with_artwork_on(self.poster.db, day)
+            if any(
+                post.state == PostState.FAILED and post.retryable
+                for post in posts_for_artwork(self.poster.db, artwork_id)
+            )
+        ]
+
+    def _resend_later_today(self, day: date) -> None:
+        """Schedule a resend of today's never-sent posts, a bounded number of times."""
+        if self.scheduler is None or self._stopping.is_set() or not self._unsent_artworks(day):
+            log.warning("scheduled %s partly failed: see `python -m bot status`", self.kind)
+            return
+        tries = self._resends.get(day, 0)
+        retry_at = self.clock() + SAME_DAY_RETRY_AFTER
+        if tries >= SAME_DAY_ATTEMPTS - 1 or self.poster.today(retry_at) != day:
+            log.error(
+                "today's %s could not reach every platform; no more tries today: "
+                "see `python -m bot status`",
+                self.kind,
+            )
+            return
+        self._resends[day] = tries + 1
+        self.scheduler.add_job(
+            self.resend_unsent,
+            "date",
+            run_date=retry_at,
+            args=[day],
+            id=SAME_DAY_RESEND_JOB_ID,
+            jobstore="memory",
+            replace_existing=True,
+            misfire_grace_time=grace_seconds(self.settings),
+        )
+        log.info("today's unsent posts will be sent again at %s", retry_at.isoformat())
+
+    def resend_unsent(self, day: date) -> None:
+        """The resend job: send again today's posts that never reached their platform."""
+
+        def resend() -> None:
+            for artwork_id in self._unsent_artworks(day):
+                try:
+                    outcomes = self.poster.resend_unsent(artwork_id)
+                except Exception:  # noqa: BLE001 - logged; the service goes on
+                    log.exception("resending artwork %s failed", artwork_id)
+                    continue
+                for outcome in outcomes:
+                    log.info("resend of artwork %s: %s", artwork_id, outcome.message)
+            if self._unsent_artworks(day):
+                self._resend_later_today(day)
+
+        self._with_chain(resend, "resend of today's unsent posts")
 
     def beat(self) -> None:
         """Write the heartbeat that `health` reads: alive, what it is doing, next run."""

@@ -157,6 +157,10 @@ class Kavi:
         """Settle posts a crash or an ambiguous error left `posting` or `unknown`."""
         return self.publishing.reconcile()
 
+    def resend_unsent(self, artwork_id: int) -> list[PublishOutcome]:
+        """Send again the artwork's posts that failed without reaching the platform."""
+        return self.publishing.resend_unsent(artwork_id)
+
     def retry(
         self, artwork_id: int, platform: str | None = None, *, force: bool = False
     ) -> dict[str, PublishOutcome]:

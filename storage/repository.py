@@ -299,6 +299,7 @@ class PostInfo:
     last_error: str | None
     updated_at: datetime | None
     posted_at: datetime | None
+    retryable: bool = False
 
 
 def _to_post(row: PostRow) -> PostInfo:
@@ -313,6 +314,7 @@ def _to_post(row: PostRow) -> PostInfo:
         last_error=row.last_error,
         updated_at=as_utc(row.updated_at),
         posted_at=as_utc(row.posted_at),
+        retryable=bool(row.retryable),
     )
 
 
@@ -399,7 +401,14 @@ def mark_posting(
     db: Database, post_id: int, *, allowed_from: Sequence[PostState] = (PostState.PENDING,)
 ) -> PostInfo:
     """Commit `posting` (and count the attempt) before the platform is called."""
-    return _move_post(db, post_id, PostState.POSTING, allowed_from=allowed_from, count_attempt=True)
+    return _move_post(
+        db,
+        post_id,
+        PostState.POSTING,
+        allowed_from=allowed_from,
+        count_attempt=True,
+        retryable=False,
+    )
 
 
 def mark_posted(db: Database, post_id: int, *, remote_id: str, url: str | None) -> PostInfo:
@@ -422,13 +431,15 @@ def mark_not_sent(db: Database, post_id: int, *, error: str) -> PostInfo:
     )
 
 
-def mark_failed(db: Database, post_id: int, *, error: str) -> PostInfo:
+def mark_failed(db: Database, post_id: int, *, error: str, retryable: bool = False) -> PostInfo:
+    """`failed`; `retryable` when the platform certainly never took it (it may be sent later)."""
     return _move_post(
         db,
         post_id,
         PostState.FAILED,
         allowed_from=(PostState.PENDING, PostState.POSTING, PostState.UNKNOWN),
         last_error=error,
+        retryable=retryable,
     )
 
 

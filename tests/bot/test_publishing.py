@@ -337,3 +337,25 @@ def test_reconciliation_survives_a_post_it_cannot_rebuild(
         "broken": PostState.UNKNOWN,
         "fine": PostState.POSTED,
     }
+
+
+def test_only_posts_that_never_went_out_are_resent_later(
+    publishing: Publishing, artwork: Artwork, x: FakeX, waits: list[float]
+) -> None:
+    x.script("upload", *[SERVICE_UNAVAILABLE] * MAX_ATTEMPTS)
+    outcome = publishing.publish(artwork, "twitter")
+    assert outcome.post is not None and outcome.post.retryable
+    # The outage is over: the resend sends it, once.
+    [resent] = publishing.resend_unsent(artwork.id or 0)
+    assert resent.ok and len(x.tweets) == 1
+    assert publishing.resend_unsent(artwork.id or 0) == []
+
+
+def test_permanent_failures_are_not_resent(
+    publishing: Publishing, artwork: Artwork, x: FakeX
+) -> None:
+    x.script("create", DUPLICATE)
+    outcome = publishing.publish(artwork, "twitter")
+    assert outcome.state == PostState.FAILED and outcome.post and not outcome.post.retryable
+    assert publishing.resend_unsent(artwork.id or 0) == []
+    assert x.tweets == []

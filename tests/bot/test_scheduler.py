@@ -680,3 +680,67 @@ def test_a_failed_run_is_tried_again_later_the_same_day_a_bounded_number_of_time
         assert "no more tries today" in caplog.text
     finally:
         kavi.close()
+
+
+class PartlyPostingKavi(FakeKavi):
+    """Posts to X but not Instagram (an outage that outlasts the backoff); resends on demand."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.resent: list[int] = []
+
+    def post_now(self, *, dry_run: bool, trigger: str = "manual", **_: Any) -> RunReport:
+        self.calls.append((dry_run, trigger))
+        run_id = start_run(
+            self.db, trigger=trigger, dry_run=dry_run, local_date=self.today(), pid=os.getpid()
+        )
+        with self.db.session() as session, session.begin():
+            artwork = ArtworkRow(
+                seed=1, poem="a\nb\nc", poem_engine="grammar", prompt="p",
+                image_engine="procedural", mood="love", style_engine="classic", caption="c",
+                alt_text="a", image_path="x.png", image_sha256="0" * 64, width=1, height=1,
+            )  # fmt: skip
+            session.add(artwork)
+            session.flush()
+            self.artwork_id = artwork.id
+            session.add(PostRow(artwork_id=artwork.id, platform="twitter", state=PostState.POSTED))
+            session.add(
+                PostRow(
+                    artwork_id=artwork.id,
+                    platform="instagram",
+                    state=PostState.FAILED,
+                    retryable=True,
+                )
+            )
+        finish_run(self.db, run_id, status=RunStatus.FAILED, artwork_id=self.artwork_id)
+        return RunReport(run_id=run_id, ok=False)
+
+    def resend_unsent(self, artwork_id: int) -> list[Any]:
+        self.resent.append(artwork_id)
+        with self.db.session() as session, session.begin():
+            post = session.query(PostRow).filter_by(platform="instagram").one()
+            post.state = PostState.POSTED
+            post.retryable = False
+        return []
+
+
+def test_a_partly_failed_run_resends_only_the_unsent_post_later_that_day(tmp_path: Path) -> None:
+    from bot.scheduler import SAME_DAY_RESEND_JOB_ID, SAME_DAY_RETRY_AFTER
+
+    settings = make_settings(tmp_path)
+    kavi = PartlyPostingKavi(settings)
+    try:
+        nine = at(f"{datetime.now(UTC).date().isoformat()}T09:00")
+        service = Service(settings, dry_run=False, poster=kavi, clock=lambda: nine, warm_up=False)
+        recorder = RecordingScheduler()
+        service.scheduler = recorder  # type: ignore[assignment]
+        service.daily_post()
+        # No second artwork (X already has one): only the unsent Instagram post is resent.
+        [job] = recorder.jobs
+        assert job["id"] == SAME_DAY_RESEND_JOB_ID
+        assert job["run_date"] == nine + SAME_DAY_RETRY_AFTER
+        job["func"](*job["args"])
+        assert kavi.resent == [kavi.artwork_id]
+        assert len(kavi.calls) == 1 and len(recorder.jobs) == 1
+    finally:
+        kavi.close()
