@@ -127,18 +127,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _report_error(
     exc: BaseException, settings: Settings | None, *, config: bool, unexpected: bool = False
 ) -> None:
+    from bot.logs import RedactSecrets
     from bot.settings import env_flag
 
+    redact = RedactSecrets(settings.secret_values() if settings else []).redact
     if env_flag("KAVI_DEBUG"):
-        raise exc
-    message = str(exc) or type(exc).__name__
-    if settings is not None:
-        from bot.logs import RedactSecrets
+        import traceback
 
-        message = RedactSecrets(settings.secret_values()).redact(message)
+        # The traceback is for debugging, but it still never shows a secret.
+        print(redact("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
+    message = redact(str(exc) or type(exc).__name__)
     label = "configuration error" if config else "error"
     if unexpected:
-        message = f"{type(exc).__name__}: {message} (set KAVI_DEBUG=1 for a traceback)"
+        if not env_flag("KAVI_DEBUG"):
+            message += " (set KAVI_DEBUG=1 for a traceback)"
+        message = f"{type(exc).__name__}: {message}"
     print(f"kavi: {label}: {message}", file=sys.stderr)
 
 

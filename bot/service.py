@@ -25,6 +25,7 @@ from storage.repository import (
     finish_run,
     get_artwork,
     posts_for_artwork,
+    remove_orphan_files,
     start_run,
     store_artwork,
 )
@@ -203,6 +204,10 @@ class Kavi:
         run_id = start_run(
             self.db, trigger=trigger, dry_run=dry_run, local_date=self.today(), pid=os.getpid()
         )
+        # Callers hold the chain lock, so no other process is between writing files and
+        # committing their row: what no row names now was left by a crash.
+        for path in remove_orphan_files(self.db, self.store):
+            log.warning("removed %s: an image file no artwork names (left by a crash)", path)
         try:
             # Posts a crash or an ambiguous error left behind are settled before a new one.
             reconciled = publishing.reconcile() if publishing else []

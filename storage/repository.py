@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -160,6 +162,20 @@ def orphan_files(db: Database, store: ImageStore) -> list[Path]:
         if path.is_file() and str(path.relative_to(store.root)) not in known:
             found.append(path)
     return found
+
+
+def remove_orphan_files(
+    db: Database, store: ImageStore, *, older_than: timedelta = timedelta(minutes=10)
+) -> list[Path]:
+    """Delete orphan image files older than `older_than` (younger ones may await their commit)."""
+    cutoff = time.time() - older_than.total_seconds()
+    removed = []
+    for path in orphan_files(db, store):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 # --- runs ---------------------------------------------------------------------------------

@@ -129,3 +129,19 @@ def test_help_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert "HEAVY []" in proc.stdout
+
+
+def test_debug_traceback_never_shows_a_secret(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KAVI_DEBUG", "1")
+    monkeypatch.setenv("INSTAGRAM_PASSWORD", "hunter2-very-secret")
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("login failed for password hunter2-very-secret")
+
+    monkeypatch.setattr("bot.service.Kavi.post_now", explode)
+    assert main(["--post-now", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "RuntimeError" in err
+    assert "hunter2-very-secret" not in err and "***" in err

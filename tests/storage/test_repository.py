@@ -170,3 +170,23 @@ def test_runs_left_running_are_abandoned(db: Database) -> None:
     assert abandon_running_runs(db) == 1
     run = last_run(db)
     assert run is not None and run.status == RunStatus.ABANDONED and run.error
+
+
+def test_old_orphan_files_are_removed_and_young_ones_kept(
+    db: Database, store: ImageStore, tmp_path: Path
+) -> None:
+    import os
+    import time
+
+    from storage.repository import remove_orphan_files
+
+    stored = store_artwork(db, store, make_artwork(), image())
+    old = tmp_path / "artworks" / "2026" / "01" / "crashed.png"
+    young = tmp_path / "artworks" / "2026" / "01" / "being-written.png"
+    write_atomic(old, b"x")
+    write_atomic(young, b"y")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert remove_orphan_files(db, store) == [old]
+    assert not old.exists() and young.exists()
+    assert stored.image_path and (tmp_path / stored.image_path).exists()
