@@ -469,17 +469,23 @@ class FakeInstagramClient:
             assert image.format == "JPEG", image.format
             width, height = image.size
         assert width == 1080 and 0.8 <= width / height <= 1.91, (width, height)
+        # As in instagrapi: the photo is uploaded first, then `photo_configure` makes the post.
+        media = self.photo_configure(caption, extra_data or {})
+        if failure:
+            raise failure[0]
+        return media
+
+    def photo_configure(self, caption: str, extra_data: dict[str, object]) -> FakeMedia:
+        server = self.server
         pk = str(3400000000000000000 + len(server.medias) + 1)
         media = {
             "pk": pk,
             "code": f"C{pk[-9:]}",
             "caption": caption,
-            "alt": (extra_data or {}).get("custom_accessibility_caption"),
+            "alt": extra_data.get("custom_accessibility_caption"),
         }
         server.medias.append(media)
         server._save()
-        if failure:
-            raise failure[0]
         return _media(media, server.user_pk)
 
     def user_medias_v1(self, user_id: str, amount: int = 0) -> list[FakeMedia]:

@@ -134,6 +134,17 @@ class InstagramPublisher:
             # instagrapi uploads from a path.
             path = Path(folder) / draft.filename
             path.write_bytes(draft.media)
+            # Only once instagrapi sends `configure` can a post exist; an error before that
+            # (the photo upload itself) certainly posted nothing and may be retried.
+            configure = client.photo_configure
+            configure_sent = False
+
+            def tracked_configure(*args: Any, **kwargs: Any) -> Any:
+                nonlocal configure_sent
+                configure_sent = True
+                return configure(*args, **kwargs)
+
+            client.photo_configure = tracked_configure
             try:
                 media = client.photo_upload(
                     path,
@@ -141,10 +152,12 @@ class InstagramPublisher:
                     extra_data={"custom_accessibility_caption": draft.alt_text},
                 )
             except Exception as exc:  # noqa: BLE001 - mapped in one place
-                error = _map_error(exc, may_have_posted=True)
+                error = _map_error(exc, may_have_posted=configure_sent)
                 if _session_rejected(exc):
                     self._forget_session()
                 raise error from exc
+            finally:
+                del client.photo_configure
         log.info("posted to Instagram: %s", media.code)
         return PostResult(remote_id=str(media.pk), url=POST_URL.format(code=media.code))
 
@@ -331,7 +344,7 @@ def _map_error(exc: BaseException, *, may_have_posted: bool) -> PublishError:
         return NotSent(f"could not reach Instagram: {_message(exc)}")
     if may_have_posted:
         return MaybeSent(f"unexpected {type(exc).__name__} while posting: {_message(exc)}")
-    return PublishError(f"Instagram login failed: {type(exc).__name__}: {_message(exc)}")
+    return PublishError(f"Instagram refused the request: {type(exc).__name__}: {_message(exc)}")
 
 
 def _is_server_error(exc: BaseException) -> bool:

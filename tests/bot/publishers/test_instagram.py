@@ -210,6 +210,21 @@ def test_a_broken_upload_may_have_gone_out_and_is_found_again(
 
 
 @pytest.mark.parametrize(
+    "error", [ig.ClientConnectionError("reset by peer"), requests.ReadTimeout("read timed out")]
+)
+def test_a_network_error_before_configure_is_not_sent(
+    server: FakeInstagram, publisher: InstagramPublisher, draft: Draft, error: Exception
+) -> None:
+    # The photo upload broke before instagrapi asked Instagram to make the post.
+    server.fail("photo_upload", error)
+    with pytest.raises(NotSent):
+        publisher.publish(draft)
+    assert server.medias == []
+    # Nothing is left patched on the client: the next post goes through.
+    assert publisher.publish(draft).remote_id == server.medias[0]["pk"]
+
+
+@pytest.mark.parametrize(
     "error",
     [
         # What instagrapi 3.2 raises when the configure call returned no media to show.
