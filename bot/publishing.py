@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 # long enough to ride out a network blip at posting time.
 MAX_ATTEMPTS = 6
 MAX_WAIT = 15 * 60.0  # a rate limit longer than this fails the post instead of sleeping
+# An unknown post is looked up at each run for this long; after that it would have scrolled
+# out of the recent posts a lookup reads, and asking again only risks rate limits.
+RECONCILE_FOR = timedelta(days=3)
 PLATFORM_LABELS = {"twitter": "X", "instagram": "Instagram"}
 
 
@@ -258,6 +261,17 @@ class Publishing:
                     "post %s to %s has an unknown outcome, but %s is not enabled: not looked up",
                     post.id,
                     post.platform,
+                    post.platform,
+                )
+                continue
+            if post.created_at and self.clock() - post.created_at > RECONCILE_FOR:
+                log.info(
+                    "post %s to %s is still unknown after %s days: not looked up again; "
+                    "check the account, then `python -m bot retry %s --platform %s [--force]`",
+                    post.id,
+                    post.platform,
+                    RECONCILE_FOR.days,
+                    post.artwork_id,
                     post.platform,
                 )
                 continue

@@ -316,6 +316,7 @@ class PostInfo:
     updated_at: datetime | None
     posted_at: datetime | None
     retryable: bool = False
+    created_at: datetime | None = None
 
 
 def _to_post(row: PostRow) -> PostInfo:
@@ -331,6 +332,7 @@ def _to_post(row: PostRow) -> PostInfo:
         updated_at=as_utc(row.updated_at),
         posted_at=as_utc(row.posted_at),
         retryable=bool(row.retryable),
+        created_at=as_utc(row.created_at),
     )
 
 

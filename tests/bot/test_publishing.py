@@ -359,3 +359,26 @@ def test_permanent_failures_are_not_resent(
     assert outcome.state == PostState.FAILED and outcome.post and not outcome.post.retryable
     assert publishing.resend_unsent(artwork.id or 0) == []
     assert x.tweets == []
+
+
+def test_an_old_unknown_post_is_no_longer_looked_up_at_every_run(
+    db: Database, store: ImageStore, artwork: Artwork, waits: list[float]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.publishing import RECONCILE_FOR
+
+    scripted = ScriptedPublisher("scripted")
+    scripted.lands(PostResult("r1", None), MaybeSent("timeout"))
+    scripted.lookup_error = RateLimited("slow down", retry_after=5)
+    publishing = machine(db, store, {"scripted": scripted}, waits)
+    assert publishing.publish(artwork, "scripted").state == PostState.UNKNOWN
+    scripted.lookup_error = None
+    later = datetime.now(UTC) + RECONCILE_FOR + timedelta(hours=1)
+    publishing.clock = lambda: later
+    assert publishing.reconcile() == []
+    (post,) = posts_for_artwork(db, artwork.id or 0)
+    assert post.state == PostState.UNKNOWN
+    # Within the window it is looked up, found, and recorded as posted.
+    publishing.clock = lambda: datetime.now(UTC)
+    assert [o.ok for o in publishing.reconcile()] == [True]
