@@ -350,14 +350,14 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
         return EXIT_OK
-    from generators.models import DEFAULT_TINY_VAE, pull_models
+    from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, pull_models
 
     wanted = [settings.poem_model, settings.image_model]
     tiny_vae = settings.tiny_vae.strip()
     # The tiny decoder is what makes the image stage usable on CPU; fetch it with the rest.
     if tiny_vae.lower() == "auto":
         wanted.append(DEFAULT_TINY_VAE)
-    elif tiny_vae.lower() not in {"", "none", "off", "false", "no", "0"}:
+    elif tiny_vae.lower() not in TINY_VAE_OFF:
         wanted.append(tiny_vae)
     for path in pull_models(wanted):
         print(f"ready: {path}")

@@ -27,6 +27,8 @@ DEFAULT_POEM_MODEL = "HuggingFaceTB/SmolLM2-360M-Instruct"
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
 # TAESD: a 2.4M-parameter decoder that replaces the SD VAE's (~25 s on CPU at 512 px) with ~1 s.
 DEFAULT_TINY_VAE = "madebyollin/taesd"
+# TINY_VAE values that mean "use the model's full VAE".
+TINY_VAE_OFF = frozenset({"", "none", "off", "false", "no", "0"})
 
 PULL_HINT = "run `python -m bot models pull`"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")

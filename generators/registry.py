@@ -25,6 +25,13 @@ class EngineOptions:
     dtype: str = "auto"
     params: dict[str, Any] = field(default_factory=dict)
 
+    def checked_params(self, known: set[str], engine: str) -> dict[str, Any]:
+        """The params, after refusing any the engine does not know (a typo must not pass)."""
+        unknown = set(self.params) - known
+        if unknown:
+            raise ValueError(f"unknown {engine} params: {', '.join(sorted(unknown))}")
+        return dict(self.params)
+
 
 @dataclass(frozen=True)
 class EngineSpec:

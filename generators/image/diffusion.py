@@ -22,7 +22,6 @@ DEFAULT_STEPS = 2
 DEFAULT_STYLE_WORDS = "ukiyo-e inspired painting, soft washes of colour, delicate brushwork, serene"
 # How many seeds a painter tries before giving up on black or blank output.
 DEFAULT_MAX_ATTEMPTS = 3
-_OFF = {"", "none", "off", "false", "no", "0"}
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,9 @@ _LOCK = threading.RLock()
 
 def resolve_tiny_vae(tiny_vae: str | None, device: str) -> str | None:
     """Which tiny VAE to load: `auto` is TAESD on CPU when it is on disk; None is the full VAE."""
-    from generators.models import DEFAULT_TINY_VAE, weights_on_disk
+    from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, weights_on_disk
 
-    if tiny_vae is None or str(tiny_vae).strip().lower() in _OFF:
+    if tiny_vae is None or str(tiny_vae).strip().lower() in TINY_VAE_OFF:
         return None
     choice = str(tiny_vae).strip()
     if choice.lower() != "auto":
@@ -219,7 +218,6 @@ class DiffusionPainter:
         """Build from registry options (params: steps, guidance, tiny_vae, compile, ...)."""
         from generators.models import DEFAULT_IMAGE_MODEL
 
-        params = dict(options.params)
         known = {
             "steps",
             "guidance",
@@ -229,9 +227,7 @@ class DiffusionPainter:
             "resolution",
             "max_attempts",
         }
-        unknown = set(params) - known
-        if unknown:
-            raise ValueError(f"unknown diffusion painter params: {', '.join(sorted(unknown))}")
+        params = options.checked_params(known, "diffusion painter")
         resolution = params.get("resolution")
         return cls(
             options.model or DEFAULT_IMAGE_MODEL,

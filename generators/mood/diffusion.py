@@ -70,7 +70,6 @@ class DiffusionStylist:
         """Build from registry options (params: strength, transfer_strength, steps, tiny_vae...)."""
         from generators.models import DEFAULT_IMAGE_MODEL
 
-        params = dict(options.params)
         known = {
             "strength",
             "transfer_strength",
@@ -81,9 +80,7 @@ class DiffusionStylist:
             "resolution",
             "max_attempts",
         }
-        unknown = set(params) - known
-        if unknown:
-            raise ValueError(f"unknown diffusion stylist params: {', '.join(sorted(unknown))}")
+        params = options.checked_params(known, "diffusion stylist")
         resolution = params.get("resolution")
         return cls(
             options.model or DEFAULT_IMAGE_MODEL,

@@ -42,7 +42,6 @@ from generators.poem.wordbank import (
     Place,
 )
 
-SHAPES: tuple[str, ...] = ("scene", "image", "kigo")
 # Words that carry no image or feeling; repeating them within a poem is fine.
 FUNCTION_WORDS = frozenset(
     [

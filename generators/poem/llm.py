@@ -163,10 +163,9 @@ class LLMPoemWriter:
         """Build from registry options (max_attempts, fallback, max_new_tokens, temperature)."""
         from generators.models import DEFAULT_POEM_MODEL
 
-        params = dict(options.params)
-        unknown = set(params) - {"max_attempts", "fallback", "max_new_tokens", "temperature"}
-        if unknown:
-            raise ValueError(f"unknown llm poem writer params: {', '.join(sorted(unknown))}")
+        params = options.checked_params(
+            {"max_attempts", "fallback", "max_new_tokens", "temperature"}, "llm poem writer"
+        )
         return cls(
             options.model or DEFAULT_POEM_MODEL,
             device=options.device,

@@ -37,13 +37,6 @@ from tests.fakes import (
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "data"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def db(data_dir: Path) -> Iterator[Database]:
     database = Database.open(f"sqlite:///{data_dir / 'kavi.db'}")
     yield database
@@ -291,15 +284,23 @@ def test_retry_republishes_a_failed_post_and_refuses_a_posted_one(
     assert len(instagram.medias) == 1
 
 
-def test_retry_of_an_unknown_post_that_went_out_only_records_it(
+def went_out_but_unknown(
     db: Database, store: ImageStore, artwork: Artwork, waits: list[float]
-) -> None:
+) -> tuple[ScriptedPublisher, Publishing]:
+    """A post the platform took while the reply was lost, and the first lookup rate-limited."""
     scripted = ScriptedPublisher("scripted")
     scripted.lands(PostResult("r1", None), MaybeSent("timeout"))
     scripted.lookup_error = RateLimited("slow down", retry_after=5)
     publishing = machine(db, store, {"scripted": scripted}, waits)
     assert publishing.publish(artwork, "scripted").state == PostState.UNKNOWN
     scripted.lookup_error = None
+    return scripted, publishing
+
+
+def test_retry_of_an_unknown_post_that_went_out_only_records_it(
+    db: Database, store: ImageStore, artwork: Artwork, waits: list[float]
+) -> None:
+    scripted, publishing = went_out_but_unknown(db, store, artwork, waits)
     assert publishing.retry(artwork.id or 0, "scripted").ok
     assert len(scripted.published) == 1
 
@@ -368,12 +369,7 @@ def test_an_old_unknown_post_is_no_longer_looked_up_at_every_run(
 
     from bot.publishing import RECONCILE_FOR
 
-    scripted = ScriptedPublisher("scripted")
-    scripted.lands(PostResult("r1", None), MaybeSent("timeout"))
-    scripted.lookup_error = RateLimited("slow down", retry_after=5)
-    publishing = machine(db, store, {"scripted": scripted}, waits)
-    assert publishing.publish(artwork, "scripted").state == PostState.UNKNOWN
-    scripted.lookup_error = None
+    scripted, publishing = went_out_but_unknown(db, store, artwork, waits)
     later = datetime.now(UTC) + RECONCILE_FOR + timedelta(hours=1)
     publishing.clock = lambda: later
     assert publishing.reconcile() == []

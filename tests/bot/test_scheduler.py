@@ -285,26 +285,31 @@ def test_a_failed_run_is_logged_and_the_service_goes_on(
         kavi.close()
 
 
+def artwork_row() -> ArtworkRow:
+    """An archived artwork, as far as the scheduler cares (no files are read)."""
+    return ArtworkRow(
+        seed=1,
+        poem="a\nb\nc",
+        poem_engine="grammar",
+        prompt="p",
+        image_engine="procedural",
+        mood="love",
+        style_engine="classic",
+        caption="c",
+        alt_text="a",
+        image_path="x.png",
+        image_sha256="0" * 64,
+        width=1,
+        height=1,
+    )
+
+
 def test_a_failed_run_that_reached_a_platform_counts_as_posted(
     settings: Settings, kavi: FakeKavi
 ) -> None:
     day = date(2026, 11, 23)
     with kavi.db.session() as session, session.begin():
-        artwork = ArtworkRow(
-            seed=1,
-            poem="a\nb\nc",
-            poem_engine="grammar",
-            prompt="p",
-            image_engine="procedural",
-            mood="love",
-            style_engine="classic",
-            caption="c",
-            alt_text="a",
-            image_path="x.png",
-            image_sha256="0" * 64,
-            width=1,
-            height=1,
-        )
+        artwork = artwork_row()
         session.add(artwork)
         session.flush()
         session.add(PostRow(artwork_id=artwork.id, platform="twitter", state=PostState.POSTED))
@@ -695,11 +700,7 @@ class PartlyPostingKavi(FakeKavi):
             self.db, trigger=trigger, dry_run=dry_run, local_date=self.today(), pid=os.getpid()
         )
         with self.db.session() as session, session.begin():
-            artwork = ArtworkRow(
-                seed=1, poem="a\nb\nc", poem_engine="grammar", prompt="p",
-                image_engine="procedural", mood="love", style_engine="classic", caption="c",
-                alt_text="a", image_path="x.png", image_sha256="0" * 64, width=1, height=1,
-            )  # fmt: skip
+            artwork = artwork_row()
             session.add(artwork)
             session.flush()
             self.artwork_id = artwork.id

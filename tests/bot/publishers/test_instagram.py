@@ -25,13 +25,6 @@ from tests.fakes import SECRETS, FakeInstagram, fake_settings, store_sample_artw
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "data"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def server() -> FakeInstagram:
     return FakeInstagram()
 

@@ -40,13 +40,6 @@ def x() -> Iterator[FakeX]:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "data"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def artwork(data_dir: Path) -> Artwork:
     db = Database.open(f"sqlite:///{data_dir / 'kavi.db'}")
     try:
