@@ -299,6 +299,12 @@ class Service:
         from apscheduler.schedulers import SchedulerNotRunningError
 
         with contextlib.suppress(SchedulerNotRunningError):
+            # shutdown() marks the scheduler stopped before it takes the job-store lock, so a
+            # one-shot job submitted in that instant cannot be removed (JobLookupError) and
+            # the main loop dies. Pause first (no new round starts), then let the round in
+            # progress finish: get_jobs() waits for the same lock.
+            scheduler.pause()
+            scheduler.get_jobs()
             scheduler.shutdown(wait=True)
 
     def abandon(self, signum: int) -> NoReturn:

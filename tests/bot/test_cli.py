@@ -98,7 +98,7 @@ def test_bad_setting_exits_2_without_traceback(data_dir: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
@@ -126,7 +126,7 @@ def test_help_imports_nothing_heavy() -> None:
         "print('HEAVY', heavy)\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert "HEAVY []" in proc.stdout
 

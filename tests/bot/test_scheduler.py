@@ -21,11 +21,19 @@ from bot.errors import ConfigError, GenerationError
 from bot.health import next_run_time, read_heartbeat
 from bot.lock import chain_lock, hold_service
 from bot.schedule import parse_cron
-from bot.scheduler import JOB_ID, Service, last_fire_time, today_done
+from bot.scheduler import (
+    JOB_ID,
+    SIGNAL_REPEAT_SECONDS,
+    WARM_UP_JOB_ID,
+    Service,
+    last_fire_time,
+    today_done,
+)
 from bot.settings import Settings, load_settings
 from storage.db import Database
 from storage.models import ArtworkRow, PostRow, PostState, RunRow, RunStatus
 from storage.repository import finish_run, last_run, start_run
+from tests.processes import READY_TIMEOUT, WatchedProcess
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -356,7 +364,8 @@ def run_in_thread(service: Service) -> tuple[threading.Thread, list[int]]:
     return thread, result
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = READY_TIMEOUT) -> None:
+    """Poll an in-process condition; the bound only catches a hang (a loaded CI is slow)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -383,7 +392,7 @@ def test_service_catches_up_once_and_survives_a_restart(tmp_path: Path) -> None:
         assert beat.next_run is not None and beat.next_run > datetime.now(UTC)
     finally:
         service.stop()
-        thread.join(timeout=10)
+        thread.join(timeout=READY_TIMEOUT)
     assert result == [0]
     assert kavi.calls == [(True, "scheduled")]
     assert kavi.closed
@@ -397,16 +406,47 @@ def test_service_catches_up_once_and_survives_a_restart(tmp_path: Path) -> None:
     try:
         wait_for(lambda: second.scheduler is not None and second.scheduler.running)
         assert second.scheduler is not None
-        jobs = second.scheduler.get_jobs()
-        assert [job.id for job in jobs if job.id == JOB_ID] == [JOB_ID]
-        time.sleep(0.5)
+        jobs = [job for job in second.scheduler.get_jobs() if job.id == JOB_ID]
+        assert [job.id for job in jobs] == [JOB_ID]
+        # No catch-up was fed back: the job's next run is tomorrow's, not the missed one.
+        assert jobs[0].next_run_time > datetime.now(UTC)
     finally:
         second.stop()
-        thread.join(timeout=10)
+        thread.join(timeout=READY_TIMEOUT)
     assert result == [0]
     assert again.calls == []
     with Database(settings.resolved_database_url).session() as session:
         assert session.query(RunRow).count() == 1
+
+
+def test_a_stop_while_a_one_shot_job_is_submitted_is_a_clean_stop(tmp_path: Path) -> None:
+    # APScheduler's shutdown() marks the scheduler stopped before it takes the job-store lock;
+    # a one-shot job (the warm-up) submitted just then could not be removed and the main loop
+    # died with JobLookupError. Stop exactly in that window: inside the submission.
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.base import STATE_RUNNING
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    settings = make_settings(tmp_path)
+    service: Service | None = None
+
+    class StopOnWarmUp(ThreadPoolExecutor):
+        def submit_job(self, job: Any, run_times: list[datetime]) -> None:
+            super().submit_job(job, run_times)
+            if job.id == WARM_UP_JOB_ID and service is not None and service.scheduler is not None:
+                service.stop()
+                scheduler = service.scheduler
+                wait_for(lambda: scheduler.state != STATE_RUNNING)
+
+    def make_scheduler(**options: Any) -> BlockingScheduler:
+        return BlockingScheduler(executors={"default": StopOnWarmUp()}, **options)
+
+    service = Service(
+        settings, dry_run=True, poster=FakeKavi(settings), make_scheduler=make_scheduler
+    )
+    thread, result = run_in_thread(service)
+    thread.join(timeout=READY_TIMEOUT)
+    assert result == [0]
 
 
 # --- real processes: signals and a second instance ------------------------------------------
@@ -437,7 +477,7 @@ DRIVER = textwrap.dedent(
         def post_now(self, *, dry_run, seed=None, mood=None, trigger="manual"):
             run_id = start_run(self.db, trigger=trigger, dry_run=dry_run,
                                local_date=self.today(), pid=os.getpid())
-            (data_dir / "running").touch()
+            print("RUN STARTED", flush=True)
             time.sleep(float(sys.argv[2]))
             finish_run(self.db, run_id, status=RunStatus.SUCCEEDED)
             return None
@@ -452,33 +492,27 @@ DRIVER = textwrap.dedent(
 )
 
 
-def start_driver(tmp_path: Path, run_seconds: float) -> tuple[subprocess.Popen[str], Path]:
+def start_driver(tmp_path: Path, run_seconds: float) -> tuple[WatchedProcess, Path]:
+    """A service in a child process whose run takes `run_seconds`; returned once it is running."""
     data_dir = tmp_path / "data"
     data_dir.mkdir(exist_ok=True)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(data_dir), str(run_seconds)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=tmp_path,
+    process = WatchedProcess(
+        [sys.executable, "-c", DRIVER, str(data_dir), str(run_seconds)], env=env, cwd=tmp_path
     )
     try:
-        wait_for(lambda: (data_dir / "running").exists() or process.poll() is not None, 15)
+        process.wait_for_line("RUN STARTED")
     except AssertionError:
-        process.kill()
+        process.stop()
         raise
-    assert process.poll() is None, process.communicate()[0]
     return process, data_dir
 
 
 def runs(data_dir: Path) -> list[RunStatus]:
-    if not (data_dir / "kavi.db").exists():
-        return []
+    """The runs table; call it only once the service said it is up (it creates the tables)."""
     db = Database(f"sqlite:///{data_dir / 'kavi.db'}")
     try:
         with db.session() as session:
@@ -490,7 +524,7 @@ def runs(data_dir: Path) -> list[RunStatus]:
 def test_sigterm_mid_run_lets_the_run_finish(tmp_path: Path) -> None:
     process, data_dir = start_driver(tmp_path, run_seconds=2.0)
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=20)
+    output = process.wait()
     assert process.returncode == 0, output
     assert "stopping after the run in progress" in output
     assert runs(data_dir) == [RunStatus.SUCCEEDED]
@@ -507,10 +541,13 @@ def test_second_sigterm_abandons_the_run_cleanly(tmp_path: Path) -> None:
     process.send_signal(signal.SIGTERM)
     # The same request delivered twice at once (as `timeout` does) is not a second one.
     process.send_signal(signal.SIGTERM)
-    time.sleep(1.5)
-    assert process.poll() is None
+    process.wait_for_line("send it again to abandon")
+    # A repeat counts only SIGNAL_REPEAT_SECONDS after the first: this wait is the semantics
+    # under test, not a guess at how long something takes.
+    time.sleep(SIGNAL_REPEAT_SECONDS + 0.5)
+    assert process.poll() is None, process.output
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=10)
+    output = process.wait()
     assert process.returncode == 128 + signal.SIGTERM, output
     assert "abandoning the run in progress" in output
     assert runs(data_dir) == [RunStatus.ABANDONED]
@@ -541,36 +578,8 @@ def bot_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def bot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        output, _ = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-    return output
-
-
-def heartbeat_of(process: subprocess.Popen[str], data_dir: Path) -> Callable[[], bool]:
-    def ready() -> bool:
-        beat = read_heartbeat(data_dir)
-        return process.poll() is not None or (
-            beat is not None and beat.pid == process.pid and beat.state == "idle"
-        )
-
-    return ready
+def bot(*args: str, env: dict[str, str], cwd: Path) -> WatchedProcess:
+    return WatchedProcess([sys.executable, "-m", "bot", *args], env=env, cwd=cwd)
 
 
 def test_serve_dry_run_makes_the_missed_preview_once_even_across_a_restart(
@@ -580,25 +589,26 @@ def test_serve_dry_run_makes_the_missed_preview_once_even_across_a_restart(
     env = bot_env(data_dir, POST_SCHEDULE=minutes_ago_schedule(1))
     first = bot("serve", "--dry-run", env=env, cwd=tmp_path)
     try:
-        wait_for(lambda: bool(runs(data_dir)) and runs(data_dir)[-1] != RunStatus.RUNNING, 20)
-        wait_for(heartbeat_of(first, data_dir), 10)
+        first.wait_for_line("was missed while the service was down: running it now")
+        first.wait_for_line("scheduled preview succeeded")
         assert first.poll() is None, "the service keeps running after the run"
     except Exception:
-        print(stop(first))
+        print(first.stop())
         raise
-    output = stop(first)
+    output = first.stop()
     assert first.returncode == 0, output
+    assert "service stopped" in output
     assert runs(data_dir) == [RunStatus.SUCCEEDED], output
     assert list((data_dir / "previews").rglob("index.html")), output
 
     second = bot("serve", "--dry-run", env=env, cwd=tmp_path)
     try:
-        wait_for(heartbeat_of(second, data_dir), 20)
-        time.sleep(0.5)
+        second.wait_for_line("already went out")
+        second.wait_for_line("scheduler started")
     finally:
-        output = stop(second)
+        output = second.stop()
     assert second.returncode == 0, output
-    assert "already went out" in output
+    assert "running it now" not in output
     assert runs(data_dir) == [RunStatus.SUCCEEDED]
 
 
@@ -609,9 +619,16 @@ def test_second_serve_exits_2_and_health_follows_the_service(tmp_path: Path) -> 
     env = bot_env(data_dir, POST_SCHEDULE=f"{later.minute} {later.hour} * * *")
     first = bot("serve", "--dry-run", env=env, cwd=tmp_path)
     try:
-        wait_for(heartbeat_of(first, data_dir), 20)
+        first.wait_for_line("scheduler started")
+        # The heartbeat says idle once the scheduler runs; health reads it.
+        wait_for(
+            lambda: (
+                getattr(read_heartbeat(data_dir), "state", None) == "idle"
+                or first.poll() is not None
+            )
+        )
         second = bot("serve", "--dry-run", env=env, cwd=tmp_path)
-        output, _ = second.communicate(timeout=20)
+        output = second.wait()
         assert second.returncode == 2, output
         assert f"another Kavi service (pid {first.pid})" in output
 
@@ -621,12 +638,12 @@ def test_second_serve_exits_2_and_health_follows_the_service(tmp_path: Path) -> 
             text=True,
             env=env,
             cwd=tmp_path,
-            timeout=20,
+            timeout=READY_TIMEOUT,
         )
         assert health.returncode == 0, health.stdout + health.stderr
         assert "healthy" in health.stdout
     finally:
-        output = stop(first)
+        output = first.stop()
     assert first.returncode == 0, output
     health = subprocess.run(
         [sys.executable, "-m", "bot", "health"],
@@ -634,7 +651,7 @@ def test_second_serve_exits_2_and_health_follows_the_service(tmp_path: Path) -> 
         text=True,
         env=env,
         cwd=tmp_path,
-        timeout=20,
+        timeout=READY_TIMEOUT,
     )
     assert health.returncode == 1
     assert "unhealthy: the service stopped" in health.stdout
@@ -647,7 +664,7 @@ def test_serve_without_a_publisher_or_dry_run_exits_2(tmp_path: Path) -> None:
         text=True,
         env=bot_env(tmp_path / "data"),
         cwd=tmp_path,
-        timeout=20,
+        timeout=READY_TIMEOUT,
     )
     assert result.returncode == 2
     assert "PUBLISHERS=" in result.stderr and "serve --dry-run" in result.stderr
