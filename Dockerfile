@@ -21,13 +21,13 @@ ENV PATH=/opt/venv/bin:$PATH
 # The CPU wheel index keeps the CUDA libraries (several GB) out of the slim image.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==${TORCH_VERSION}"
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY constraints.txt pyproject.toml README.md ./
 COPY bot ./bot
 COPY generators ./generators
 COPY storage ./storage
-# The project itself: its dependencies are pinned by the ranges in pyproject.toml.
+# The project itself, every dependency at the version in constraints.txt (what CI tested).
 # hadolint ignore=DL3013
-RUN pip install ".[neural]"
+RUN pip install --constraint constraints.txt ".[neural]"
 
 FROM ${PYTHON_IMAGE} AS cpu
 # hadolint ignore=DL3008
@@ -71,13 +71,14 @@ ENV PATH=/opt/venv/bin:$PATH
 # PyPI's Linux torch wheels are the CUDA builds.
 RUN pip install "torch==${TORCH_VERSION}"
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY constraints.txt pyproject.toml README.md ./
 COPY bot ./bot
 COPY generators ./generators
 COPY storage ./storage
-# The project itself: its dependencies are pinned by the ranges in pyproject.toml.
+# The project itself, every dependency at the version in constraints.txt (what CI tested;
+# torch is pinned there without a build tag, so the CUDA wheel above satisfies it).
 # hadolint ignore=DL3013
-RUN pip install ".[neural]"
+RUN pip install --constraint constraints.txt ".[neural]"
 
 FROM gpu-python AS gpu
 RUN groupadd --system --gid 10001 kavi \

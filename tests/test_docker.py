@@ -111,7 +111,7 @@ def test_dockerfile_targets_run_serve_as_a_non_root_user_with_a_health_check() -
         assert 'CMD ["serve"]' in body, stage
         assert "DATA_DIR=/data" in body and "HF_HOME=/models" in body, stage
         assert 'VOLUME ["/data", "/models"]' in body, stage
-    assert text.count('pip install ".[neural]"') == 2
+    assert text.count('pip install --constraint constraints.txt ".[neural]"') == 2
 
 
 def test_dockerignore_keeps_secrets_and_data_out_of_the_image() -> None:

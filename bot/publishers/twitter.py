@@ -8,12 +8,16 @@ OAuth 1.0a user context (requests-oauthlib), before `Client.create_tweet` attach
 from __future__ import annotations
 
 import base64
+import importlib
+import importlib.resources
 import io
 import logging
+import sys
+import threading
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -66,11 +70,40 @@ def weighted_length(text: str) -> int:
 
 
 def _parse_tweet(text: str) -> Any:
-    with warnings.catch_warnings():
-        # twitter-text-parser imports pkg_resources, which warns on import.
-        warnings.simplefilter("ignore", UserWarning)
-        from twitter_text import parse_tweet
-    return parse_tweet(text)
+    return _twitter_text().parse_tweet(text)
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def _twitter_text() -> ModuleType:
+    """twitter-text-parser, imported without setuptools' retired pkg_resources.
+
+    Its emoji table is read with `pkg_resources.resource_string`, the one call it makes;
+    setuptools 81 removed pkg_resources (and older ones warn on import). The import is lent
+    that function, backed by importlib.resources, so Kavi needs no old setuptools.
+    """
+    with _IMPORT_LOCK:
+        if "twitter_text" in sys.modules:
+            return sys.modules["twitter_text"]
+        lent = ModuleType("pkg_resources")
+        lent.resource_string = _resource_string  # type: ignore[attr-defined]
+        real = sys.modules.get("pkg_resources")
+        sys.modules["pkg_resources"] = lent
+        try:
+            return importlib.import_module("twitter_text")
+        finally:
+            if real is None:
+                sys.modules.pop("pkg_resources", None)
+            else:
+                sys.modules["pkg_resources"] = real
+
+
+def _resource_string(module: str, name: str) -> bytes:
+    """pkg_resources.resource_string: a data file beside `module` (a module or a package)."""
+    loaded = sys.modules[module]
+    package = module if hasattr(loaded, "__path__") else (loaded.__package__ or "")
+    return importlib.resources.files(package).joinpath(name).read_bytes()
 
 
 def _fits_a_post(text: str) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -31,6 +33,8 @@ from tests.fakes import (
     store_sample_artwork,
     too_many_requests,
 )
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -82,6 +86,23 @@ def test_fit_counts_weighted_length_not_characters(
     assert weighted_length(fitted.caption) <= 280
     assert fitted.caption.startswith(poem[:100])
     assert "#haiku" not in fitted.caption
+
+
+def test_weighted_length_needs_no_pkg_resources() -> None:
+    # setuptools 81+ ships no pkg_resources; twitter-text-parser must still import, quietly.
+    code = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('error')\n"
+        "sys.modules['pkg_resources'] = None  # import pkg_resources now raises ImportError\n"
+        "from bot.publishers.twitter import weighted_length\n"
+        "print(weighted_length('a'), weighted_length('\u53e4'), weighted_length('\U0001f338'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    # Latin weighs 1, CJK 2, an emoji 2 (twitter-text's v3 weighting).
+    assert result.stdout.split() == ["1", "2", "2"]
 
 
 def test_fit_reencodes_an_oversized_image_as_jpeg(
