@@ -287,15 +287,14 @@ class Service:
 
     def _shut_down_in_background(self, scheduler: BaseScheduler) -> None:
         # Not in the signal handler itself: it may run while the main loop holds the
-        # scheduler's job store lock, and shutdown(wait=True) blocks until the run ends.
+        # scheduler's job store lock, and the shutdown waits until the run ends.
         if self._stopper is None:
             self._stopper = threading.Thread(
                 target=self._shut_down, args=(scheduler,), name="kavi-shutdown", daemon=True
             )
             self._stopper.start()
 
-    @staticmethod
-    def _shut_down(scheduler: BaseScheduler) -> None:
+    def _shut_down(self, scheduler: BaseScheduler) -> None:
         from apscheduler.schedulers import SchedulerNotRunningError
 
         with contextlib.suppress(SchedulerNotRunningError):
@@ -305,7 +304,12 @@ class Service:
             # progress finish: get_jobs() waits for the same lock.
             scheduler.pause()
             scheduler.get_jobs()
-            scheduler.shutdown(wait=True)
+            # Not wait=True: that holds the job-store lock while waiting for the jobs, and a
+            # job that reads or adds a job (the heartbeat's next run, a run's same-day retry)
+            # would wait for it forever. The run in progress is waited for below instead.
+            scheduler.shutdown(wait=False)
+        with self._work:
+            pass  # the run (or warm-up) in progress has finished; no new one starts now
 
     def abandon(self, signum: int) -> NoReturn:
         """A second signal: record the run in progress as abandoned and exit at once."""
@@ -459,6 +463,8 @@ class Service:
     def warm(self) -> None:
         """Load the chain's engines (and so the models) once, before the first run needs them."""
         with self._work:
+            if self._stopping.is_set():
+                return
             # Inside the lock: `Kavi.chain` is built lazily, and a run may be building it too.
             chain = getattr(self.poster, "chain", None)
             if chain is None:
@@ -477,10 +483,11 @@ class Service:
 
     def _with_chain(self, action: Callable[[], None], what: str) -> None:
         """Run `action` holding the chain lock, so no other process posts at the same time."""
-        if self._stopping.is_set():
-            log.info("%s not started: the service is stopping", what)
-            return
         with self._work:
+            # Checked holding `_work`: the shutdown waits for `_work` once stopping is set.
+            if self._stopping.is_set():
+                log.info("%s not started: the service is stopping", what)
+                return
             lock = chain_lock(self.settings.data_dir)
             try:
                 acquired = lock.acquire(

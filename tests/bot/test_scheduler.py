@@ -359,7 +359,10 @@ def test_serve_refuses_a_data_dir_held_by_another_service(
 
 def run_in_thread(service: Service) -> tuple[threading.Thread, list[int]]:
     result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(service.run(install_signals=False)))
+    # A daemon, so a service that hangs fails its test instead of hanging the whole run.
+    thread = threading.Thread(
+        target=lambda: result.append(service.run(install_signals=False)), daemon=True
+    )
     thread.start()
     return thread, result
 
@@ -446,6 +449,46 @@ def test_a_stop_while_a_one_shot_job_is_submitted_is_a_clean_stop(tmp_path: Path
     )
     thread, result = run_in_thread(service)
     thread.join(timeout=READY_TIMEOUT)
+    assert result == [0]
+
+
+def test_a_stop_while_the_heartbeat_reads_the_scheduler_is_a_clean_stop(tmp_path: Path) -> None:
+    # The heartbeat job reads the next run from the scheduler. A shutdown that held the
+    # scheduler's job-store lock while waiting for running jobs left it waiting forever.
+    # Stop while a heartbeat is running, and read the scheduler once the shutdown is under way.
+    settings = make_settings(tmp_path)
+    stopped = threading.Event()
+
+    class StopOnSecondBeat(Service):
+        beats = 0
+
+        def beat(self) -> None:
+            self.beats += 1
+            scheduler = self.scheduler
+            if self.beats == 2 and scheduler is not None:  # the first job-run beat
+                self.stop()
+                stopper = self._stopper
+                assert stopper is not None
+                lock = scheduler._jobstores_lock  # type: ignore[attr-defined]
+
+                def shutdown_holds_the_lock_or_is_done() -> bool:
+                    if not stopper.is_alive():
+                        return True
+                    if lock.acquire(blocking=False):
+                        lock.release()
+                        return False
+                    return True
+
+                wait_for(shutdown_holds_the_lock_or_is_done)
+                stopped.set()
+            super().beat()
+
+    service = StopOnSecondBeat(
+        settings, dry_run=True, poster=FakeKavi(settings), heartbeat_seconds=3600
+    )
+    thread, result = run_in_thread(service)
+    thread.join(timeout=READY_TIMEOUT)
+    assert stopped.is_set()
     assert result == [0]
 
 
