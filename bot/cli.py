@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+STATUS_LIMIT = 10
 
 DESCRIPTION = """Kavi, an autonomous AI poet-painter: writes a haiku, paints it, recolours it in a
 mood, archives it and posts it. Settings come from the environment and .env (see README)."""
@@ -54,7 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     show = commands.add_parser("show", help="show one artwork and its posts")
     show.add_argument("id", type=int, help="artwork id (see history)")
-    commands.add_parser("status", help="next run, last run, and posts that failed or are unknown")
+    status = commands.add_parser(
+        "status", help="next run, last run, and posts that failed or are unknown"
+    )
+    status.add_argument(
+        "--limit",
+        type=_positive,
+        default=STATUS_LIMIT,
+        help=f"how many posts needing attention to list, newest first (default {STATUS_LIMIT})",
+    )
+    status.add_argument("--all", action="store_true", help="list every post needing attention")
     retry = commands.add_parser("retry", help="re-publish an artwork's failed posts")
     retry.add_argument("id", type=int, help="artwork id (see status or history)")
     retry.add_argument(
@@ -93,6 +103,16 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if not 0 <= value <= 2**31 - 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and {2**31 - 1}, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
@@ -185,7 +205,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "show":
             return _show(kavi, args.id)
         if args.command == "status":
-            return _status(kavi)
+            return _status(kavi, limit=None if args.all else args.limit)
         if args.command == "retry":
             with hold_chain(
                 settings.data_dir, timeout=POST_NOW_WAIT_SECONDS, on_wait=_waiting_for_service
@@ -285,16 +305,18 @@ def _show(kavi: Kavi, artwork_id: int) -> int:
     return EXIT_OK
 
 
-def _status(kavi: Kavi) -> int:
+def _status(kavi: Kavi, *, limit: int | None) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from bot.schedule import parse_cron
     from storage.models import PostState
-    from storage.repository import last_run, posts_in_states
+    from storage.repository import count_posts, last_run, recent_posts_in_states
 
     settings = kavi.settings
     zone = ZoneInfo(settings.tz)
+    # Before anything is read, so what a dead process left is shown settled, not stuck.
+    busy, settled = _settle_if_idle(kavi)
     now = datetime.now(zone)
     upcoming = parse_cron(settings.post_schedule, settings.tz).get_next_fire_time(None, now)
     when = f"{upcoming:%Y-%m-%d %H:%M %Z}" if upcoming else "never (the schedule has no next time)"
@@ -311,13 +333,29 @@ def _status(kavi: Kavi) -> int:
             f"{run.status.value}{artwork}{error}"
         )
     print(f"Publishers: {', '.join(settings.publishers) or 'none enabled (set PUBLISHERS)'}")
-    posts = posts_in_states(
-        kavi.db, [PostState.FAILED, PostState.UNKNOWN, PostState.POSTING, PostState.PENDING]
-    )
-    if not posts:
+    if busy:
+        print(f"Busy:      {busy}")
+    for line in settled:
+        print(f"Settled:   {line}")
+    counts = count_posts(kavi.db)
+    if counts:
+        platforms = sorted({platform for platform, _ in counts})
+        print("Posts:")
+        for platform in platforms:
+            by_state = [
+                f"{counts[platform, state]:,} {state.value}"
+                for state in PostState
+                if counts.get((platform, state))
+            ]
+            print(f"  {platform:<10} {', '.join(by_state)}")
+    attention = [PostState.FAILED, PostState.UNKNOWN, PostState.POSTING, PostState.PENDING]
+    total = sum(n for (_, state), n in counts.items() if state in attention)
+    if not total:
         print("Posts:     none failed, unknown or waiting")
         return EXIT_OK
-    print(f"Posts that need attention ({len(posts)}):")
+    posts = recent_posts_in_states(kavi.db, attention, limit=limit)
+    shown = f"; the newest {len(posts)} shown" if len(posts) < total else ""
+    print(f"Posts that need attention ({total:,}{shown}):")
     for post in posts:
         when = f"{post.updated_at.astimezone(zone):%Y-%m-%d %H:%M}" if post.updated_at else "?"
         print(
@@ -328,18 +366,77 @@ def _status(kavi: Kavi) -> int:
             print(f"      {post.last_error}")
         if post.state in (PostState.FAILED, PostState.PENDING):
             print(f"      then: python -m bot retry {post.artwork_id} --platform {post.platform}")
+        elif post.state == PostState.POSTING:
+            print("      being sent by the process that holds the chain lock")
+    if len(posts) < total:
+        print(
+            f"  ... {total - len(posts):,} more: `python -m bot status --all` lists every one "
+            "(or --limit N)"
+        )
     return EXIT_OK
 
 
+def _settle_if_idle(kavi: Kavi) -> tuple[str | None, list[str]]:
+    """Settle what a dead process left, if no other process holds the chain (never waits).
+
+    Returns why it could not (another process is posting), and one line per settled post.
+    """
+    from bot.lock import chain_lock
+
+    lock = chain_lock(kavi.settings.data_dir)
+    if not lock.try_acquire():
+        holder = lock.holder()
+        who = f"process {holder}" if holder else "another Kavi process"
+        return (
+            f"{who} is making a post now; its runs and posts are shown as they stand",
+            [],
+        )
+    try:
+        try:
+            recovery = kavi.recover()
+            note = ""
+        except ConfigError as exc:
+            # Status still reports without credentials; a later run looks these posts up.
+            recovery = kavi.recover(look_up=False)
+            note = f" (not looked up: {exc})"
+    finally:
+        lock.release()
+    lines = []
+    if recovery.abandoned_runs:
+        lines.append(
+            f"{recovery.abandoned_runs} run(s) left running by a process that died: abandoned"
+        )
+    looked_up = {o.post.id: o for o in recovery.reconciled if o.post is not None}
+    for post in recovery.interrupted:
+        outcome = looked_up.get(post.id)
+        result = outcome.message if outcome else f"outcome unknown{note}"
+        lines.append(
+            f"artwork {post.artwork_id} on {post.platform} was left mid-send by a process that "
+            f"died: {result}"
+        )
+    return None, lines
+
+
 def _retry(kavi: Kavi, artwork_id: int, platform: str | None, *, force: bool) -> int:
-    outcomes = kavi.retry(artwork_id, platform, force=force)
-    for name, outcome in outcomes.items():
+    report = kavi.retry(artwork_id, platform, force=force)
+    for earlier in report.recovery.reconciled:
+        other = earlier.post.artwork_id if earlier.post else None
+        if other != artwork_id:
+            print(f"earlier artwork {other} on {earlier.platform}: {earlier.message}")
+    if report.nothing_to_retry:
+        where = ", ".join(
+            f"{name} ({o.post.remote_url or o.post.remote_id if o.post else '?'})"
+            for name, o in report.outcomes.items()
+        )
+        print(f"artwork {artwork_id}: nothing to retry: already posted to {where}")
+        return EXIT_OK
+    for name, outcome in report.outcomes.items():
         if outcome.ok:
             print(f"{name}: {outcome.message}")
         else:
             state = outcome.state.value if outcome.state else "error"
             print(f"{name}: {state.upper()} \u2014 {outcome.message}")
-    return EXIT_OK if all(o.ok for o in outcomes.values()) else EXIT_FAILED
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:

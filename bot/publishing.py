@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,7 +26,15 @@ from tenacity import (
     wait_random,
 )
 
-from bot.errors import KaviError, MaybeSent, NotFoundError, NotSent, PublishError, RateLimited
+from bot.errors import (
+    DuplicatePost,
+    KaviError,
+    MaybeSent,
+    NotFoundError,
+    NotSent,
+    PublishError,
+    RateLimited,
+)
 from storage.models import PostState
 from storage.repository import (
     PostInfo,
@@ -46,7 +54,7 @@ from storage.repository import (
 
 if TYPE_CHECKING:
     from bot.artwork import Artwork
-    from bot.publishers.base import Draft, Publisher
+    from bot.publishers.base import Draft, PostResult, Publisher
     from storage.db import Database
     from storage.files import ImageStore
 
@@ -60,10 +68,28 @@ MAX_WAIT = 15 * 60.0  # a rate limit longer than this fails the post instead of 
 # out of the recent posts a lookup reads, and asking again only risks rate limits.
 RECONCILE_FOR = timedelta(days=3)
 PLATFORM_LABELS = {"twitter": "X", "instagram": "Instagram"}
+INTERRUPTED = "the process stopped while this post was being sent; it may have gone out"
 
 
 class RetryRefused(KaviError):
     """A retry was asked for a post that is posted or whose outcome is unknown, without --force."""
+
+
+def settle_interrupted_posts(db: Database) -> list[PostInfo]:
+    """Posts a dead process left `posting` become `unknown`; only for a holder of the chain lock.
+
+    Holding the chain lock means no live process is mid-send on this DATA_DIR, so a `posting`
+    row can only be a dead one's. It may have gone out: it is looked up, never sent again.
+    """
+    posts = interrupted_posts_to_unknown(db, error=INTERRUPTED)
+    for post in posts:
+        log.warning(
+            "post %s (artwork %s, %s) was interrupted mid-send; looking it up",
+            post.id,
+            post.artwork_id,
+            post.platform,
+        )
+    return posts
 
 
 @dataclass(frozen=True)
@@ -186,6 +212,8 @@ class Publishing:
             )
         except MaybeSent as exc:
             return self._maybe_sent(post, draft, publisher, str(exc))
+        except DuplicatePost as exc:
+            return self._duplicate(post, draft, publisher, str(exc))
         except PublishError as exc:
             return self._fail(post, str(exc))
         except Exception as exc:  # noqa: BLE001 - we cannot tell whether it went out
@@ -208,8 +236,9 @@ class Publishing:
         if post is not None and post.state in (PostState.POSTING, PostState.UNKNOWN):
             if post.state == PostState.POSTING:
                 raise RetryRefused(
-                    f"artwork {artwork_id} is being posted to {platform} right now (or the "
-                    "process doing it died): run `python -m bot status` once it has finished"
+                    f"artwork {artwork_id} is being posted to {platform} right now by another "
+                    "process: run this again once it has finished (a command that holds the "
+                    "chain lock settles a post whose process died)"
                 )
             looked_up = self.reconcile_post(post)
             if looked_up.ok:
@@ -243,19 +272,14 @@ class Publishing:
         ]
 
     def reconcile(self) -> list[PublishOutcome]:
-        """At start-up: `posting` rows become `unknown`, then each `unknown` is looked up."""
-        for post in interrupted_posts_to_unknown(
-            self.db,
-            error="the process stopped while this post was being sent; it may have gone out",
-        ):
-            log.warning(
-                "post %s (artwork %s, %s) was interrupted mid-send; looking it up",
-                post.id,
-                post.artwork_id,
-                post.platform,
-            )
+        """At each run: `posting` rows become `unknown`, then each recent `unknown` is looked up."""
+        settle_interrupted_posts(self.db)
+        return self.look_up(posts_in_states(self.db, [PostState.UNKNOWN]))
+
+    def look_up(self, posts: Iterable[PostInfo]) -> list[PublishOutcome]:
+        """Look each `unknown` post up on its platform (not on a disabled one, nor an old post)."""
         outcomes = []
-        for post in posts_in_states(self.db, [PostState.UNKNOWN]):
+        for post in posts:
             if post.platform not in self.publishers:
                 log.warning(
                     "post %s to %s has an unknown outcome, but %s is not enabled: not looked up",
@@ -310,26 +334,58 @@ class Publishing:
     ) -> PublishOutcome:
         try:
             found = publisher.find_existing(draft)
-        except Exception as exc:  # noqa: BLE001 - the row stays unknown and says so in logs
-            message = self.redact(f"could not look the post up on {label}: {exc}")
-            log.warning("post %s: %s", post.id, message)
-            return PublishOutcome(post.platform, post, f"outcome unknown; {message}")
+        except Exception as exc:  # noqa: BLE001 - the row stays unknown and says so
+            return self._look_up_failed(post, label, exc)
         if found is not None:
-            updated = mark_posted(self.db, post.id, remote_id=found.remote_id, url=found.url)
-            log.info("post %s found on %s: %s", post.id, label, found.url or found.remote_id)
-            return PublishOutcome(
-                post.platform, updated, f"posted (found on {label}): {found.url or ''}"
-            )
+            return self._found(post, found, label)
         message = (
             f"outcome unknown: not found among the account's recent posts on {label}; it was "
             f"not sent again. Check the account; if it is not there, run `python -m bot retry "
             f"{post.artwork_id} --platform {post.platform} --force`"
         )
+        return self._still_unknown(post, message)
+
+    def _found(self, post: PostInfo, found: PostResult, label: str) -> PublishOutcome:
+        updated = mark_posted(self.db, post.id, remote_id=found.remote_id, url=found.url)
+        log.info("post %s found on %s: %s", post.id, label, found.url or found.remote_id)
+        return PublishOutcome(
+            post.platform, updated, f"posted (found on {label}): {found.url or found.remote_id}"
+        )
+
+    def _look_up_failed(self, post: PostInfo, label: str, exc: Exception) -> PublishOutcome:
+        # The look-up failing says nothing about the post itself: it may well be up.
+        message = (
+            f"outcome still unknown: could not look the post up on {label} ({exc}); it was not "
+            f"sent again. Kavi looks it up again at each run (for {RECONCILE_FOR.days} days), "
+            f"or now with `python -m bot retry {post.artwork_id} --platform {post.platform}`"
+        )
+        log.warning("post %s: %s", post.id, self.redact(message))
+        return self._still_unknown(post, message)
+
+    def _still_unknown(self, post: PostInfo, message: str) -> PublishOutcome:
+        # Keep what made it unknown in the first place beside the latest look-up.
         previous = (post.last_error or "").split(" | ")[0]
         updated = mark_unknown(
             self.db, post.id, error=self.redact(f"{previous} | {message}" if previous else message)
         )
-        return PublishOutcome(post.platform, updated, message)
+        return PublishOutcome(post.platform, updated, self.redact(message))
+
+    def _duplicate(
+        self, post: PostInfo, draft: Draft, publisher: Publisher, error: str
+    ) -> PublishOutcome:
+        """The platform says this text is already there: find that post and record its link."""
+        label = PLATFORM_LABELS.get(post.platform, post.platform)
+        try:
+            found = publisher.find_existing(draft)
+        except Exception as exc:  # noqa: BLE001 - most likely up; the next run looks again
+            post = mark_unknown(self.db, post.id, error=self.redact(error))
+            return self._look_up_failed(post, label, exc)
+        if found is not None:
+            return self._found(post, found, label)
+        # Older than the recent posts a look-up reads: sending again would be refused too.
+        return self._fail(
+            post, f"{error}; it is not among the account's recent posts, so its link is unknown"
+        )
 
     def _maybe_sent(
         self, post: PostInfo, draft: Draft, publisher: Publisher, error: str

@@ -140,24 +140,27 @@ def _runs_with_artwork_on(db: Database, day: date) -> list[tuple[int, int]]:
     return [(run_id, artwork_id) for run_id, artwork_id in rows if artwork_id is not None]
 
 
-def reconcile_interrupted_posts(poster: Poster, *, dry_run: bool) -> None:
-    """Settle posts a dead process left `posting` or `unknown` (Kavi.reconcile), when posting.
+def recover_interrupted(poster: Poster, *, dry_run: bool) -> None:
+    """At start-up, close what a dead process left (bot.service.recover_dead_process).
 
-    Bad publisher settings stop the start (ConfigError); a platform that cannot be reached
-    now is logged and left for the next run, which reconciles again before it posts.
+    Runs left `running` are abandoned and posts left `posting` become unknown; when posting,
+    every recent unknown post is then looked up. Bad publisher settings stop the start
+    (ConfigError); a platform that cannot be reached now is logged and left for the next run,
+    which reconciles again before it posts.
     """
-    reconcile = getattr(poster, "reconcile", None)
-    if dry_run or reconcile is None:
-        return
+    from bot.service import recover_dead_process
+
+    # A preview service needs no credentials: it settles the database and looks nothing up.
+    publishing = None if dry_run else getattr(poster, "publishing", None)
     try:
-        outcomes = reconcile()
+        recovery = recover_dead_process(poster.db, publishing, every_unknown=True)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - the service must start; the next run retries
         log.error("could not reconcile interrupted posts now (the next run will): %s", exc)
         return
-    for outcome in outcomes or ():
-        log.info("reconciled: %s", getattr(outcome, "message", outcome))
+    for outcome in recovery.reconciled:
+        log.info("reconciled: %s", outcome.message)
 
 
 class Service:
@@ -175,7 +178,7 @@ class Service:
         chain_wait: float = CHAIN_WAIT_SECONDS,
         startup_wait: float = STARTUP_WAIT_SECONDS,
         warm_up: bool = True,
-        recover: Callable[..., None] = reconcile_interrupted_posts,
+        recover: Callable[..., None] = recover_interrupted,
     ) -> None:
         self.settings = settings
         self.dry_run = dry_run
@@ -367,13 +370,6 @@ class Service:
         if not acquired:
             return False
         try:
-            from storage.repository import abandon_running_runs
-
-            abandoned = abandon_running_runs(self.poster.db)
-            if abandoned:
-                log.warning(
-                    "marked %d run(s) left running by a stopped process abandoned", abandoned
-                )
             self._recover_posts(self.poster, dry_run=self.dry_run)
         finally:
             lock.release()

@@ -12,15 +12,18 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.chain import Chain, ChainResult
+from bot.errors import ConfigError
 from bot.logs import RedactSecrets
 from bot.publishers.base import Publisher, get_publisher, missing_credentials
 from bot.publishers.preview import Draft, Preview, PreviewPublisher, write_preview
-from bot.publishing import Publishing, PublishOutcome, RetryRefused
+from bot.publishing import Publishing, PublishOutcome, RetryRefused, settle_interrupted_posts
 from bot.settings import Settings
 from storage.db import Database
 from storage.files import ImageStore, png_bytes
 from storage.models import PostState, RunStatus
 from storage.repository import (
+    PostInfo,
+    abandon_running_runs,
     attach_artwork,
     finish_run,
     get_artwork,
@@ -49,6 +52,54 @@ class RunReport:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+@dataclass
+class Recovery:
+    """What a dead process left open on this DATA_DIR, and where its posts stand now."""
+
+    abandoned_runs: int = 0
+    interrupted: list[PostInfo] = field(default_factory=list)
+    reconciled: list[PublishOutcome] = field(default_factory=list)
+
+
+def recover_dead_process(
+    db: Database, publishing: Publishing | None, *, every_unknown: bool = False
+) -> Recovery:
+    """Close what a dead process left: `running` runs are abandoned, `posting` posts looked up.
+
+    Only for a holder of the chain lock: holding it means no live process is mid-run on this
+    DATA_DIR, so whatever is still `running` or `posting` belongs to a process that died. Posts
+    become `unknown`, then (with `publishing`) are looked up on their platform, never sent
+    again. `every_unknown` also looks up older unknown posts, as each run does; a `status` or a
+    `retry` only settles what the dead process left, to spare the platforms' rate limits.
+    """
+    abandoned = abandon_running_runs(db)
+    if abandoned:
+        log.warning("marked %d run(s) left running by a stopped process abandoned", abandoned)
+    interrupted = settle_interrupted_posts(db)
+    reconciled: list[PublishOutcome] = []
+    if publishing is not None:
+        reconciled = publishing.reconcile() if every_unknown else publishing.look_up(interrupted)
+    return Recovery(abandoned_runs=abandoned, interrupted=interrupted, reconciled=reconciled)
+
+
+@dataclass
+class RetryReport:
+    """A retry's outcome per platform, and what a dead process had left that was settled first."""
+
+    artwork_id: int
+    outcomes: dict[str, PublishOutcome]
+    recovery: Recovery = field(default_factory=Recovery)
+    already_posted: set[str] = field(default_factory=set)  # left alone: nothing to retry
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.ok for outcome in self.outcomes.values())
+
+    @property
+    def nothing_to_retry(self) -> bool:
+        return bool(self.outcomes) and self.already_posted == set(self.outcomes)
 
 
 class Kavi:
@@ -158,36 +209,64 @@ class Kavi:
         """Settle posts a crash or an ambiguous error left `posting` or `unknown`."""
         return self.publishing.reconcile()
 
+    def recover(self, *, look_up: bool = True, every_unknown: bool = False) -> Recovery:
+        """Close what a dead process left (see recover_dead_process); the caller holds the chain.
+
+        `look_up` needs the publishers' credentials (ConfigError names any that are missing).
+        """
+        publishing = self.publishing if look_up and self.settings.publishers else None
+        return recover_dead_process(self.db, publishing, every_unknown=every_unknown)
+
     def resend_unsent(self, artwork_id: int) -> list[PublishOutcome]:
         """Send again the artwork's posts that failed without reaching the platform."""
         return self.publishing.resend_unsent(artwork_id)
 
     def retry(
         self, artwork_id: int, platform: str | None = None, *, force: bool = False
-    ) -> dict[str, PublishOutcome]:
+    ) -> RetryReport:
         """Re-publish an artwork's failed posts (one platform, or every enabled one that failed).
 
-        Unknown posts are looked up first. With no platform named, posts that are posted (or
-        unknown and not found) are reported and left alone; naming one refuses it unless
-        `force`.
+        The caller holds the chain lock: what a dead process left is settled first, so a post
+        it stranded mid-send is looked up rather than refused. Unknown posts are looked up
+        first. With no platform named, posts that are posted (or unknown and not found) are
+        reported and left alone; naming one refuses it unless `force`.
         """
         get_artwork(self.db, artwork_id)
+        if not self.settings.publishers:
+            raise ConfigError(
+                f"no publisher is enabled, so artwork {artwork_id} has nothing to retry on: set "
+                "PUBLISHERS=twitter,instagram (with their credentials) in .env"
+            )
+        recovery = self.recover()
+        # A post the dead process left is already looked up; only --force goes further.
+        settled = {
+            o.platform: o
+            for o in recovery.reconciled
+            if o.post is not None and o.post.artwork_id == artwork_id and (o.ok or not force)
+        }
+        report = RetryReport(artwork_id, {}, recovery)
         if platform is not None:
-            return {platform: self.publishing.retry(artwork_id, platform, force=force)}
+            report.outcomes[platform] = settled.get(platform) or self.publishing.retry(
+                artwork_id, platform, force=force
+            )
+            return report
         states = {p.platform: p for p in posts_for_artwork(self.db, artwork_id)}
-        outcomes = {}
         for name in self.publishers:
             post = states.get(name)
+            if name in settled:
+                report.outcomes[name] = settled[name]
+                continue
             # --force applies to a platform named on purpose, never to a posted one by default.
             if post is not None and post.state == PostState.POSTED:
                 where = post.remote_url or post.remote_id or ""
-                outcomes[name] = PublishOutcome(name, post, f"already posted: {where}")
+                report.outcomes[name] = PublishOutcome(name, post, f"already posted: {where}")
+                report.already_posted.add(name)
                 continue
             try:
-                outcomes[name] = self.publishing.retry(artwork_id, name, force=force)
+                report.outcomes[name] = self.publishing.retry(artwork_id, name, force=force)
             except RetryRefused as exc:
-                outcomes[name] = PublishOutcome(name, post, f"not retried: {exc}")
-        return outcomes
+                report.outcomes[name] = PublishOutcome(name, post, f"not retried: {exc}")
+        return report
 
     def post_now(
         self,
@@ -201,6 +280,9 @@ class Kavi:
         # Missing credentials stop the run before an artwork is made for nothing.
         publishing = None if dry_run else self.publishing
         redact = RedactSecrets(self.settings.secret_values()).redact
+        # Callers hold the chain lock. Before this run starts, so it is not taken for a dead one;
+        # posts a crash or an ambiguous error left behind are settled before a new one is sent.
+        recovery = recover_dead_process(self.db, publishing, every_unknown=True)
         run_id = start_run(
             self.db, trigger=trigger, dry_run=dry_run, local_date=self.today(), pid=os.getpid()
         )
@@ -209,14 +291,12 @@ class Kavi:
         for path in remove_orphan_files(self.db, self.store):
             log.warning("removed %s: an image file no artwork names (left by a crash)", path)
         try:
-            # Posts a crash or an ambiguous error left behind are settled before a new one.
-            reconciled = publishing.reconcile() if publishing else []
             result = self.create_artwork(seed=seed, mood=mood)
             assert result.artwork.id is not None
             # Before anything is sent: a crash from here on still ties the run to its artwork,
             # which is how a restart knows today's post may already be out.
             attach_artwork(self.db, run_id, result.artwork.id)
-            report = RunReport(run_id=run_id, result=result, reconciled=reconciled)
+            report = RunReport(run_id=run_id, result=result, reconciled=recovery.reconciled)
             if dry_run:
                 report.preview = write_preview(
                     result.artwork, self.drafts(result), self.settings.data_dir

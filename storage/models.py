@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -79,7 +80,11 @@ class ArtworkRow(Base):
 
 class PostRow(Base):
     __tablename__ = "posts"
-    __table_args__ = (UniqueConstraint("artwork_id", "platform", name="uq_posts_artwork_platform"),)
+    __table_args__ = (
+        UniqueConstraint("artwork_id", "platform", name="uq_posts_artwork_platform"),
+        # `status` counts posts per state and platform and lists those that need attention.
+        Index("ix_posts_state_platform", "state", "platform"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     artwork_id: Mapped[int] = mapped_column(

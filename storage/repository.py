@@ -347,6 +347,32 @@ def posts_in_states(db: Database, states: Sequence[PostState]) -> list[PostInfo]
         return [_to_post(r) for r in rows]
 
 
+def count_posts(db: Database) -> dict[tuple[str, PostState], int]:
+    """How many posts each (platform, state) holds; read from the state index, not the rows."""
+    with db.session() as session:
+        rows = session.execute(
+            select(PostRow.platform, PostRow.state, func.count()).group_by(
+                PostRow.state, PostRow.platform
+            )
+        )
+        return {(platform, PostState(state)): int(n) for platform, state, n in rows}
+
+
+def recent_posts_in_states(
+    db: Database, states: Sequence[PostState], *, limit: int | None
+) -> list[PostInfo]:
+    """Posts in these states, most recently changed first; all of them when `limit` is None."""
+    with db.session() as session:
+        query = (
+            select(PostRow)
+            .where(PostRow.state.in_(list(states)))
+            .order_by(PostRow.updated_at.desc(), PostRow.id.desc())
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return [_to_post(r) for r in session.scalars(query)]
+
+
 def get_post(db: Database, artwork_id: int, platform: str) -> PostInfo | None:
     with db.session() as session:
         row = session.scalars(

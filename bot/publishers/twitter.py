@@ -187,7 +187,7 @@ class TwitterPublisher:
                 user_auth=True,
             )
         except Exception as exc:  # noqa: BLE001 - mapped in one place
-            raise _map_error(exc, may_have_posted=False, now=self.clock()) from exc
+            raise _map_error(exc, may_have_posted=False, now=self.clock(), looking_up=True) from exc
         for tweet in response.data or []:
             if _comparable(tweet["text"]) == wanted:
                 return PostResult(remote_id=str(tweet["id"]), url=POST_URL.format(id=tweet["id"]))
@@ -307,8 +307,14 @@ def _retry_after(headers: Any, now: float) -> float | None:
     return max(max(resets) - now, 1.0)
 
 
-def _map_error(exc: BaseException, *, may_have_posted: bool, now: float) -> PublishError:
-    """Classify anything raised while talking to X: not sent, maybe sent, or permanent."""
+def _map_error(
+    exc: BaseException, *, may_have_posted: bool, now: float, looking_up: bool = False
+) -> PublishError:
+    """Classify anything raised while talking to X: not sent, maybe sent, or permanent.
+
+    `looking_up`: it came from reading the account's recent posts, which says nothing about
+    whether a post was created.
+    """
     from tweepy import errors
 
     if isinstance(exc, PublishError):
@@ -322,6 +328,8 @@ def _map_error(exc: BaseException, *, may_have_posted: bool, now: float) -> Publ
             return RateLimited(f"X rate limit reached; it asks us to wait{when}", retry_after=wait)
         if isinstance(exc, errors.TwitterServerError):
             message = f"X answered {status} {detail}".strip()
+            if looking_up:
+                return PublishError(f"{message} while reading the account's recent posts")
             if may_have_posted:
                 return MaybeSent(f"{message} while creating the post; it may have gone out")
             return NotSent(f"{message} before the post was created")

@@ -243,6 +243,52 @@ def test_a_failing_lookup_leaves_the_post_unknown(
     assert outcome.state == PostState.UNKNOWN and "could not look the post up" in outcome.message
 
 
+def test_a_lookup_failing_after_a_create_timeout_says_the_fate_is_unknown_and_what_next(
+    publishing: Publishing, artwork: Artwork, x: FakeX, db: Database
+) -> None:
+    x.script("create", Reply(error=requests.ReadTimeout("read timed out")))
+    x.script("timeline", SERVICE_UNAVAILABLE)
+    outcome = publishing.publish(artwork, "twitter")
+    assert outcome.state == PostState.UNKNOWN
+    # Not a not-sent failure: nothing is known about the post, and it was not sent again.
+    assert "before the post was created" not in outcome.message
+    assert "outcome still unknown" in outcome.message and "503" in outcome.message
+    assert "looks it up again at each run" in outcome.message
+    assert "python -m bot retry 1 --platform twitter" in outcome.message
+    stored = get_post(db, artwork.id or 0, "twitter")
+    assert stored is not None and stored.state == PostState.UNKNOWN
+    assert "did not answer in time" in (stored.last_error or "")  # what made it unknown
+    assert "before the post was created" not in (stored.last_error or "")
+    assert len(x.calls_to("create")) == 1
+
+
+def test_a_duplicate_the_lookup_finds_is_recorded_as_posted_with_its_link(
+    publishing: Publishing,
+    publishers: dict[str, Publisher],
+    artwork: Artwork,
+    store: ImageStore,
+    x: FakeX,
+) -> None:
+    # The post is already on X (an earlier attempt took it), but the row does not know.
+    twitter = publishers["twitter"]
+    twitter.publish(twitter.fit(artwork, store.absolute(artwork.image_path or "")))
+    outcome = publishing.publish(artwork, "twitter")
+    assert len(x.calls_to("create")) == 2 and len(x.tweets) == 1  # X refused the second
+    assert outcome.ok and "found on X" in outcome.message
+    assert outcome.post is not None and outcome.post.remote_id == x.tweets[0]["id"]
+    assert outcome.post.remote_url and x.tweets[0]["id"] in outcome.post.remote_url
+
+
+def test_a_duplicate_whose_lookup_fails_is_left_unknown_for_the_next_run(
+    publishing: Publishing, artwork: Artwork, x: FakeX
+) -> None:
+    x.script("create", DUPLICATE)
+    x.script("timeline", SERVICE_UNAVAILABLE)
+    outcome = publishing.publish(artwork, "twitter")
+    assert outcome.state == PostState.UNKNOWN and "looks it up again" in outcome.message
+    assert outcome.post is not None and "duplicate" in (outcome.post.last_error or "")
+
+
 def test_an_unexpected_error_mid_call_is_treated_as_maybe_sent(
     db: Database, store: ImageStore, artwork: Artwork, waits: list[float]
 ) -> None:

@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,11 +16,24 @@ from instagrapi import exceptions as ig
 from PIL import Image
 
 from bot.cli import main
+from bot.lock import chain_lock
 from bot.publishers import instagram as instagram_module
+from bot.publishers.base import get_publisher
 from bot.scheduler import today_done
+from bot.settings import load_settings
 from storage.db import Database
-from storage.models import PostState
-from storage.repository import get_artwork, posts_for_artwork
+from storage.files import ImageStore
+from storage.models import PostState, RunStatus
+from storage.repository import (
+    attach_artwork,
+    ensure_post,
+    get_artwork,
+    last_run,
+    mark_failed,
+    mark_posting,
+    posts_for_artwork,
+    start_run,
+)
 from tests.fakes import (
     SECRETS,
     UNAUTHORIZED,
@@ -28,6 +41,7 @@ from tests.fakes import (
     FakeX,
     Reply,
     publisher_env,
+    store_sample_artwork,
     x_problem,
 )
 
@@ -289,12 +303,12 @@ def test_a_crash_before_x_took_the_post_leaves_it_unknown_until_forced(
         server = FakeInstagram(state_file=tmp_path / "instagram-state.json")
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(instagram_module, "default_client", server.client)
+            # `status` can take the chain lock: the dead run and the stranded post settle.
             assert main(["status"]) == 0
-            assert "twitter    posting" in capsys.readouterr().out
-            assert main(["retry", "1", "--platform", "twitter"]) == 1
-            err = capsys.readouterr().err
-            assert "being posted" in err
-            # A restart reconciles: not found on X, so it stays unknown and is not re-sent.
+            out = capsys.readouterr().out
+            assert "artwork 1 on twitter was left mid-send" in out and "not found" in out
+            assert "twitter    unknown" in out and ": abandoned" in out
+            # The next run looks again: not found on X, so it stays unknown and is not re-sent.
             assert main(["--post-now", "--seed", "6"]) == 0
             out = capsys.readouterr().out
             assert "earlier artwork 1 on twitter: outcome unknown" in out
@@ -309,3 +323,192 @@ def test_a_crash_before_x_took_the_post_leaves_it_unknown_until_forced(
             assert "already posted" in capsys.readouterr().out
     assert len(x.tweets) == 2 and len(server.medias) == 2
     assert posts(data_dir, 1)["twitter"].state == PostState.POSTED  # type: ignore[attr-defined]
+
+
+# --- what a killed process leaves, settled by any holder of the chain lock -----------------
+
+# Written into the run row as a process killed mid-run leaves it; nothing checks it is alive:
+# holding the chain lock is what proves no live process is mid-run.
+DEAD_PID = 999_999
+
+
+@pytest.fixture
+def x_only(enabled: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLISHERS", "twitter")
+
+
+def strand_a_post(data_dir: Path, *, landed: bool, count: int = 1) -> None:
+    """Leave artworks 1..count as a kill -9 mid-send does: post `posting`, run `running`.
+
+    `landed`: X took the post before the process died (the fake X holds it).
+    """
+    settings = load_settings()
+    db = Database.open(settings.resolved_database_url)
+    store = ImageStore(data_dir)
+    try:
+        for seed in range(1, count + 1):
+            artwork = store_sample_artwork(db, store, seed=seed)
+            assert artwork.id is not None
+            run_id = start_run(
+                db, trigger="manual", dry_run=False, local_date=date.today(), pid=DEAD_PID
+            )
+            attach_artwork(db, run_id, artwork.id)
+            mark_posting(db, ensure_post(db, artwork.id, "twitter").id)
+            if landed:
+                twitter = get_publisher("twitter", settings)
+                twitter.publish(twitter.fit(artwork, store.absolute(artwork.image_path or "")))
+    finally:
+        db.close()
+
+
+def runs_left(data_dir: Path) -> RunStatus | None:
+    db = Database.open(f"sqlite:///{data_dir / 'kavi.db'}")
+    try:
+        run = last_run(db)
+        return run.status if run else None
+    finally:
+        db.close()
+
+
+def test_retry_settles_a_post_a_killed_process_left_mid_send(
+    x_only: None, data_dir: Path, x: FakeX, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strand_a_post(data_dir, landed=True)
+    assert main(["retry", "1", "--platform", "twitter"]) == 0
+    out = capsys.readouterr().out
+    assert f"twitter: posted (found on X): https://x.com/i/web/status/{x.tweets[0]['id']}" in out
+    assert len(x.tweets) == 1 and len(x.calls_to("create")) == 1  # looked up, never re-sent
+    post = posts(data_dir, 1)["twitter"]
+    assert post.state == PostState.POSTED  # type: ignore[attr-defined]
+    assert post.remote_id == x.tweets[0]["id"]  # type: ignore[attr-defined]
+    assert runs_left(data_dir) == RunStatus.ABANDONED
+
+
+def test_status_settles_what_a_killed_process_left_when_the_chain_is_free(
+    x_only: None, data_dir: Path, x: FakeX, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strand_a_post(data_dir, landed=False)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "Last run:  #1 (manual)" in out and ": abandoned, artwork 1" in out
+    assert "artwork 1 on twitter was left mid-send by a process that died" in out
+    assert "artwork 1     twitter    unknown" in out and "--force" in out
+    assert x.calls_to("create") == [] and len(x.calls_to("timeline")) == 1
+    assert posts(data_dir, 1)["twitter"].state == PostState.UNKNOWN  # type: ignore[attr-defined]
+    assert runs_left(data_dir) == RunStatus.ABANDONED
+    # Settled once: the next status reads the rows and asks X nothing.
+    assert main(["status"]) == 0
+    assert "left mid-send" not in capsys.readouterr().out
+    assert len(x.calls_to("timeline")) == 1
+
+
+def test_status_only_reports_while_another_process_holds_the_chain(
+    x_only: None, data_dir: Path, x: FakeX, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strand_a_post(data_dir, landed=False)
+    lock = chain_lock(data_dir)
+    assert lock.try_acquire()  # a live post in progress, as far as `status` can tell
+    try:
+        assert main(["status"]) == 0
+    finally:
+        lock.release()
+    out = capsys.readouterr().out
+    assert f"Busy:      process {os.getpid()} is making a post now" in out
+    assert ": running, artwork 1" in out
+    assert "artwork 1     twitter    posting" in out and "being sent by the process" in out
+    assert x.calls == []
+    assert posts(data_dir, 1)["twitter"].state == PostState.POSTING  # type: ignore[attr-defined]
+    assert runs_left(data_dir) == RunStatus.RUNNING
+
+
+def test_a_dry_run_abandons_runs_a_killed_process_left(
+    x_only: None, data_dir: Path, x: FakeX, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strand_a_post(data_dir, landed=False)
+    assert main(["--post-now", "--dry-run", "--seed", "2"]) == 0
+    db = Database.open(f"sqlite:///{data_dir / 'kavi.db'}")
+    try:
+        with db.session() as session:
+            from storage.models import RunRow
+
+            statuses = [r.status for r in session.query(RunRow).order_by(RunRow.id)]
+    finally:
+        db.close()
+    assert statuses == [RunStatus.ABANDONED, RunStatus.SUCCEEDED]
+    # A dry run needs no credentials and asks X nothing; the post waits for a posting run.
+    assert posts(data_dir, 1)["twitter"].state == PostState.UNKNOWN  # type: ignore[attr-defined]
+    assert x.calls == []
+
+
+def test_retry_with_nothing_to_retry_says_so(
+    x_only: None,
+    data_dir: Path,
+    x: FakeX,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--post-now", "--seed", "3"]) == 0
+    capsys.readouterr()
+    assert main(["retry", "1"]) == 0
+    out = capsys.readouterr().out
+    url = f"https://x.com/i/web/status/{x.tweets[0]['id']}"
+    assert out == f"artwork 1: nothing to retry: already posted to twitter ({url})\n"
+    assert len(x.calls_to("create")) == 1
+    # With no publisher enabled there is nothing it could retry on: a configuration error.
+    monkeypatch.setenv("PUBLISHERS", "")
+    assert main(["retry", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to retry" in err and "PUBLISHERS" in err
+
+
+def test_status_summarises_and_pages_the_posts_needing_attention(
+    x_only: None, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strand_a_post(data_dir, landed=False, count=13)
+    db = Database.open(f"sqlite:///{data_dir / 'kavi.db'}")
+    try:
+        for post_id in range(1, 13):
+            mark_failed(db, post_id, error=f"X refused post {post_id}")
+    finally:
+        db.close()
+    lock = chain_lock(data_dir)
+    assert lock.try_acquire()  # artwork 13's post stays `posting`: a live send
+    try:
+        assert main(["status"]) == 0
+        out = capsys.readouterr().out
+        assert "  twitter    1 posting, 12 failed" in out
+        assert "Posts that need attention (13; the newest 10 shown):" in out
+        assert out.count("X refused post") == 10 and "X refused post 12" in out
+        assert "X refused post 2\n" not in out  # the oldest are left to --all
+        assert "3 more: `python -m bot status --all`" in out
+        assert main(["status", "--limit", "2"]) == 0
+        out = capsys.readouterr().out
+        assert "(13; the newest 2 shown)" in out and "11 more" in out
+        assert main(["status", "--all"]) == 0
+        out = capsys.readouterr().out
+        assert "Posts that need attention (13):" in out and out.count("X refused post") == 12
+        assert "more:" not in out
+    finally:
+        lock.release()
+    with pytest.raises(SystemExit):
+        main(["status", "--limit", "0"])
+
+
+def test_the_service_start_settles_the_same_way(
+    x_only: None, data_dir: Path, x: FakeX, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.scheduler import Service
+    from bot.service import Kavi
+
+    caplog.set_level("INFO", logger="bot.scheduler")
+    strand_a_post(data_dir, landed=True)
+    settings = load_settings()
+    service = Service(settings, dry_run=False, poster=Kavi(settings), warm_up=False)
+    try:
+        assert service._recover()
+    finally:
+        service.poster.close()
+    assert posts(data_dir, 1)["twitter"].state == PostState.POSTED  # type: ignore[attr-defined]
+    assert runs_left(data_dir) == RunStatus.ABANDONED
+    assert "reconciled: posted (found on X)" in caplog.text
+    assert len(x.calls_to("create")) == 1

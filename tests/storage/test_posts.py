@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.errors import NotFoundError
 from storage.db import Database
@@ -12,6 +13,7 @@ from storage.files import ImageStore
 from storage.models import PostState
 from storage.repository import (
     PostStateConflict,
+    count_posts,
     ensure_post,
     get_post,
     interrupted_posts_to_unknown,
@@ -21,6 +23,7 @@ from storage.repository import (
     mark_posting,
     mark_unknown,
     posts_in_states,
+    recent_posts_in_states,
 )
 from tests.fakes import store_sample_artwork
 
@@ -87,3 +90,28 @@ def test_interrupted_posts_become_unknown(db: Database, artwork_id: int) -> None
     assert [p.id for p in moved] == [twitter.id]
     assert get_post(db, artwork_id, "twitter").state == PostState.UNKNOWN  # type: ignore[union-attr]
     assert get_post(db, artwork_id, "instagram") == instagram
+
+
+def test_counts_and_the_attention_list_read_the_state_index(db: Database, tmp_path: Path) -> None:
+    store = ImageStore(tmp_path)
+    ids = []
+    for seed in range(1, 5):
+        artwork = store_sample_artwork(db, store, seed=seed)
+        assert artwork.id is not None
+        ids.append(ensure_post(db, artwork.id, "twitter").id)
+    for post_id in ids[:3]:
+        mark_failed(db, mark_posting(db, post_id).id, error="refused")
+    assert count_posts(db) == {("twitter", PostState.FAILED): 3, ("twitter", PostState.PENDING): 1}
+    newest = recent_posts_in_states(db, [PostState.FAILED], limit=2)
+    assert [p.id for p in newest] == [ids[2], ids[1]]
+    assert len(recent_posts_in_states(db, [PostState.FAILED], limit=None)) == 3
+    # Without the index each of these reads every row of `posts` (100k+ in a large archive).
+    with db.engine.connect() as connection:
+        for query in (
+            "SELECT platform, state, count(*) FROM posts GROUP BY state, platform",
+            "SELECT id FROM posts WHERE state IN ('failed', 'unknown') ORDER BY updated_at DESC",
+        ):
+            plan = " ".join(
+                str(row[-1]) for row in connection.execute(text(f"EXPLAIN QUERY PLAN {query}"))
+            )
+            assert "ix_posts_state_platform" in plan, plan
