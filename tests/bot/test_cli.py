@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage.db import Database
+from storage.files import ImageStore
+from tests.fakes import store_sample_artwork
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,6 +66,82 @@ def test_history_and_show(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["show", "1"]) == 0
     shown = capsys.readouterr().out
     assert "alt text:" in shown and "caption:" in shown and "posts: none" in shown
+
+
+def archive_of(data_dir: Path, count: int) -> None:
+    """An archive of `count` small sample artworks in `data_dir`, made through the storage layer."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database.open(f"sqlite:///{data_dir / 'kavi.db'}")
+    try:
+        for seed in range(1, count + 1):
+            store_sample_artwork(db, ImageStore(data_dir), seed=seed)
+    finally:
+        db.close()
+
+
+def test_history_pages_and_says_how_many_more(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive_of(data_dir, 5)
+    assert main(["history", "--limit", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out[:2]] == ["5", "4"]
+    assert out[2:] == ["\u2026 3 more: use --limit 5 to list them all"]
+    assert main(["history", "--limit", "5"]) == 0
+    assert "more" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("limit", "why"),
+    [
+        ("0", "must be 1 or more, got 0"),
+        ("-5", "must be 1 or more, got -5"),
+        ("ten", "must be a whole number, got 'ten'"),
+    ],
+)
+def test_history_limit_must_be_a_positive_whole_number(
+    data_dir: Path, limit: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["history", "--limit", limit])
+    assert info.value.code == 2
+    assert f"argument --limit: {why}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("artworks", "unbuffered"),
+    # Buffered, the first write is the flush at the end, or mid-listing once 150 rows overflow
+    # the buffer; unbuffered (PYTHONUNBUFFERED, as in Docker), it is the first row.
+    [(0, False), (150, False), (3, True)],
+)
+def test_history_into_a_closed_pipe_stops_quietly(
+    tmp_path: Path, artworks: int, unbuffered: bool
+) -> None:
+    data_dir = tmp_path / "data"
+    archive_of(data_dir, artworks)
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+        "DATA_DIR": str(data_dir),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read_end, write_end = os.pipe()
+    # The reader is gone before Kavi writes a byte, as `| head` is once it has its lines.
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "history", "--limit", "200"],
+            cwd=tmp_path,
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (141, "")
 
 
 def test_show_unknown_artwork_fails_clearly(
