@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -109,10 +109,11 @@ class Settings(BaseSettings):
 
     @field_validator("post_schedule")
     @classmethod
-    def _cron(cls, value: str) -> str:
-        from bot.schedule import parse_cron
+    def _cron(cls, value: str, info: ValidationInfo) -> str:
+        from bot.schedule import check_once_a_day
 
-        parse_cron(value, "UTC")
+        # TZ is validated first; when it failed, its own error says so.
+        check_once_a_day(value, info.data.get("tz", "UTC"))
         return value
 
     @field_validator("poem_engine", "image_engine", "style_engine", mode="before")

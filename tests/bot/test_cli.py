@@ -188,6 +188,19 @@ def test_bad_setting_exits_2_without_traceback(data_dir: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("command", [["status"], ["serve", "--dry-run"]])
+def test_a_schedule_finer_than_the_daily_post_exits_2(
+    data_dir: Path,
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("POST_SCHEDULE", "*/10 9 * * *")
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "POST_SCHEDULE: '*/10 9 * * *' fires 6 times a day, but Kavi posts once a day" in err
+
+
 def test_bad_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--post-now", "--seed", "-3"])

@@ -43,6 +43,7 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         ("TZ", "Mars/Olympus", "TZ: unknown time zone 'Mars/Olympus'"),
         ("POST_SCHEDULE", "every day", "POST_SCHEDULE: 'every day' must have 5 fields"),
         ("POST_SCHEDULE", "0 25 * * *", "POST_SCHEDULE: '0 25 * * *' is not a valid cron"),
+        ("POST_SCHEDULE", "* * * * *", "POST_SCHEDULE: '* * * * *' fires 1440 times a day"),
         (
             "IMAGE_ENGINE",
             "dalle",
