@@ -201,6 +201,16 @@ def test_a_schedule_finer_than_the_daily_post_exits_2(
     assert "POST_SCHEDULE: '*/10 9 * * *' fires 6 times a day, but Kavi posts once a day" in err
 
 
+def test_a_bad_database_url_exits_2_naming_it(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "notaurl://")
+    assert main(["history"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kavi: configuration error: invalid configuration: DATABASE_URL: ")
+    assert "NoSuchModuleError" not in err
+
+
 def test_bad_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--post-now", "--seed", "-3"])
