@@ -144,6 +144,31 @@ def test_history_into_a_closed_pipe_stops_quietly(
     assert (proc.returncode, proc.stderr) == (141, "")
 
 
+def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(tmp_path: Path) -> None:
+    # A socket's EPIPE (say, to a platform) must not pass for a reader gone away.
+    code = (
+        "import bot.cli as cli\n"
+        "def history(*args):\n    raise BrokenPipeError(32, 'Broken pipe')\n"
+        "cli._history = history\n"
+        "raise SystemExit(cli.main(['history']))\n"
+    )
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "data"),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("kavi: error: BrokenPipeError: [Errno 32] Broken pipe")
+
+
 def test_show_unknown_artwork_fails_clearly(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
