@@ -116,8 +116,8 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str | None) -> str | None:
         # Checked without connecting: the URL parses, its dialect and driver import.
         # Messages never echo the URL itself, which may hold a password.
-        if value is None:
-            return None
+        if value is None or not value.strip():
+            return None  # empty means unset: kavi.db in DATA_DIR
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     @field_validator("hashtags")
     @classmethod
     def _hashtags(cls, value: str) -> str:
+        if not value.strip():
+            return DEFAULT_HASHTAGS  # empty means unset, as in .env
         if value.strip().lower() == "none":
             return ""
         tags = value.replace(",", " ").split()

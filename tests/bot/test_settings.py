@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.errors import ConfigError
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -139,3 +139,4 @@ def test_good_database_urls_and_lists_are_kept(tmp_path: Path) -> None:
     assert settings.resolved_database_url == url
     assert settings.hashtag_list == ["#haiku", "#art", "#\u0939\u093f\u0902\u0926\u0940"]
     assert load_settings(hashtags="none").hashtag_list == []
+    assert Settings.model_validate({"database_url": " ", "hashtags": ""}) == load_settings()
