@@ -81,9 +81,10 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
             reason = f"the neural extra is not installed ({', '.join(missing)} missing)"
             break
         available, why = spec.weights_available(model) if spec.weights_available else (False, "")
+        # `why` already names the model or its folder.
         if available:
-            return EngineChoice(stage, spec.name, model, True, f"auto: {model} {why}")
-        reason = f"{model} {why}"
+            return EngineChoice(stage, spec.name, model, True, f"auto: {why}")
+        reason = why or f"no weights for {model}"
     return EngineChoice(stage, offline.name, None, False, f"auto: offline engine, because {reason}")
 
 

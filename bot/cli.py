@@ -1,8 +1,13 @@
-"""The command line: parse, wire, and turn errors into exit codes (0 done, 1 failed, 2 usage)."""
+"""The command line: parse, wire, and turn errors into exit codes (0 done, 1 failed, 2 usage).
+
+When the reader of its output goes away (`python -m bot history | head -3`), a command stops
+quietly with 141, the status a shell reports for a Unix tool that SIGPIPE ended.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -15,6 +20,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 STATUS_LIMIT = 10
+# 128 + SIGPIPE (13): what `seq 1 100000 | head -1` leaves in PIPESTATUS for `seq`.
+EXIT_BROKEN_PIPE = 141
 
 DESCRIPTION = """Kavi, an autonomous AI poet-painter: writes a haiku, paints it, recolours it in a
 mood, archives it and posts it. Settings come from the environment and .env (see README)."""
@@ -52,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mood", help="mood to paint in (default: drawn at random from MOODS)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     history = commands.add_parser("history", help="list archived artworks, newest first")
-    history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    history.add_argument(
+        "--limit", type=_positive_int, default=20, help="how many, newest first (default 20)"
+    )
     show = commands.add_parser("show", help="show one artwork and its posts")
     show.add_argument("id", type=int, help="artwork id (see history)")
     status = commands.add_parser(
@@ -60,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument(
         "--limit",
-        type=_positive,
+        type=_positive_int,
         default=STATUS_LIMIT,
         help=f"how many posts needing attention to list, newest first (default {STATUS_LIMIT})",
     )
@@ -106,13 +115,13 @@ def _seed(text: str) -> int:
     return value
 
 
-def _positive(text: str) -> int:
+def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
 
 
@@ -129,7 +138,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.settings import load_settings
 
         settings = load_settings()
-        return _dispatch(args, settings)
+        code = _dispatch(args, settings)
+        # Flush inside the edge: a reader gone away is then seen here, not at interpreter exit.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError as exc:
+        if not _stdout_reader_gone():
+            _report_error(exc, settings, config=False, unexpected=True)
+            return EXIT_FAILED
+        return _stop_writing_stdout()
     except ConfigError as exc:
         _report_error(exc, settings, config=True)
         return EXIT_USAGE
@@ -142,6 +159,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the edge: every failure becomes a message
         _report_error(exc, settings, config=False, unexpected=True)
         return EXIT_FAILED
+
+
+def _stdout_reader_gone() -> bool:
+    """True when stdout is a pipe or socket whose reader has closed it (`| head`)."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        events = poller.poll(0)
+    except (AttributeError, OSError, ValueError):
+        # No poll (Windows) or no real stdout: a broken pipe at this edge is stdout's.
+        return True
+    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events)
+
+
+def _stop_writing_stdout() -> int:
+    """Stop quietly, as Unix tools do when their reader goes away."""
+    # What is still buffered can never be delivered; point stdout at devnull so the
+    # interpreter's own flush at exit does not fail with a second BrokenPipeError.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass  # no real stdout to redirect: nothing is left to flush at exit
+    return EXIT_BROKEN_PIPE
 
 
 def _report_error(
@@ -253,7 +297,7 @@ def _print_report(kavi: Kavi, report: RunReport, *, dry_run: bool) -> None:
 
 
 def _history(kavi: Kavi, limit: int) -> int:
-    from storage.repository import list_artworks
+    from storage.repository import count_artworks, list_artworks
 
     artworks = list_artworks(kavi.db, limit=limit)
     if not artworks:
@@ -263,6 +307,10 @@ def _history(kavi: Kavi, limit: int) -> int:
         when = artwork.created_at.strftime("%Y-%m-%d %H:%M") if artwork.created_at else "?"
         first_line = artwork.poem_lines[0] if artwork.poem_lines else ""
         print(f"{artwork.id:>5}  {when}  {artwork.mood:<16} seed {artwork.seed:<10}  {first_line}")
+    # Only a full page can have more beyond it; a short one needs no count.
+    more = count_artworks(kavi.db) - len(artworks) if len(artworks) == limit else 0
+    if more > 0:
+        print(f"\u2026 {more} more: use --limit {limit + more} to list them all")
     return EXIT_OK
 
 

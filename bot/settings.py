@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -27,10 +28,34 @@ Device = Literal["auto", "cuda", "cpu", "mps"]
 DType = Literal["auto", "float32", "bfloat16", "float16"]
 
 
-def _split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip().lower() for part in value.split(",") if part.strip()]
-    return value
+# What leaving a comma-list setting empty means, for the error that says how to do it.
+_EMPTY_LIST_MEANS = {"MOODS": "to draw from all moods", "PUBLISHERS": "to only preview"}
+
+
+def _split_list(value: Any, info: ValidationInfo) -> Any:
+    if not isinstance(value, str):
+        return value
+    parts = [part.strip().lower() for part in value.split(",") if part.strip()]
+    if value.strip() and not parts:
+        # `MOODS=,` is a slip, not a wish: an empty value is how to leave a list unset.
+        name = (info.field_name or "").upper()
+        raise ValueError(
+            f"{value.strip()!r} names nothing; list them separated by commas, "
+            f"or leave {name} empty {_EMPTY_LIST_MEANS.get(name, 'for the default')}"
+        )
+    return parts
+
+
+def _hashtag_problem(tag: str) -> str | None:
+    body = tag.removeprefix("#")
+    if not body:
+        return "is an empty hashtag"
+    # Letters (with their combining marks), digits and _ : what X and Instagram link as a tag.
+    if not all(ch == "_" or unicodedata.category(ch)[0] in "LMN" for ch in body):
+        return "has a character a hashtag cannot hold (use letters, digits and _)"
+    if body.isdigit():
+        return "is only digits, which X and Instagram do not link as a hashtag"
+    return None
 
 
 class Settings(BaseSettings):
@@ -83,8 +108,58 @@ class Settings(BaseSettings):
 
     @field_validator("moods", "publishers", mode="before")
     @classmethod
-    def _comma_list(cls, value: Any) -> Any:
-        return _split_list(value)
+    def _comma_list(cls, value: Any, info: ValidationInfo) -> Any:
+        return _split_list(value, info)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        # Checked without connecting: the URL parses, its dialect and driver import.
+        # Messages never echo the URL itself, which may hold a password.
+        if value is None or not value.strip():
+            return None  # empty means unset: kavi.db in DATA_DIR
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        example = "e.g. sqlite:////data/kavi.db, or leave it empty for kavi.db in DATA_DIR"
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(f"not a SQLAlchemy database URL; {example}") from None
+        try:
+            url.get_dialect().import_dbapi()
+        except NoSuchModuleError:
+            raise ValueError(
+                f"SQLAlchemy has no database dialect {url.drivername!r}; {example}"
+            ) from None
+        except ImportError as exc:
+            raise ValueError(
+                f"the driver for {url.drivername!r} is not installed "
+                f"({exc.name or exc}); pip install it, or use SQLite ({example})"
+            ) from None
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            folder = Path(url.database).expanduser().parent
+            if not folder.is_dir():
+                raise ValueError(f"the SQLite file's folder {str(folder)!r} does not exist")
+        return value.strip()
+
+    @field_validator("hashtags")
+    @classmethod
+    def _hashtags(cls, value: str) -> str:
+        if not value.strip():
+            return DEFAULT_HASHTAGS  # empty means unset, as in .env
+        if value.strip().lower() == "none":
+            return ""
+        tags = value.replace(",", " ").split()
+        if not tags:
+            raise ValueError(
+                f"{value!r} lists no hashtag; give some, e.g. '#haiku #art', or 'none' for none"
+            )
+        for tag in tags:
+            problem = _hashtag_problem(tag)
+            if problem:
+                raise ValueError(f"{tag!r} {problem}")
+        return value
 
     @field_validator("log_level", "torch_device", "torch_dtype", mode="before")
     @classmethod
@@ -109,10 +184,11 @@ class Settings(BaseSettings):
 
     @field_validator("post_schedule")
     @classmethod
-    def _cron(cls, value: str) -> str:
-        from bot.schedule import parse_cron
+    def _cron(cls, value: str, info: ValidationInfo) -> str:
+        from bot.schedule import check_once_a_day
 
-        parse_cron(value, "UTC")
+        # TZ is validated first; when it failed, its own error says so.
+        check_once_a_day(value, info.data.get("tz", "UTC"))
         return value
 
     @field_validator("poem_engine", "image_engine", "style_engine", mode="before")

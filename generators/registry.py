@@ -39,7 +39,7 @@ class EngineSpec:
 
     `factory` builds the engine from EngineOptions (plain values, no settings object).
     `neural` engines need model weights; `weights_available(model)` says whether they are
-    on disk and why, so `auto` can pick without downloading anything.
+    on disk and why (a reason that names the model), so `auto` can pick without downloading.
     """
 
     stage: Stage

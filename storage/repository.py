@@ -139,6 +139,12 @@ def list_artworks(db: Database, *, limit: int = 20) -> list[Artwork]:
         return [_to_artwork(r) for r in rows]
 
 
+def count_artworks(db: Database) -> int:
+    """How many artworks the archive holds (for "N more" beyond a page of `list_artworks`)."""
+    with db.session() as session:
+        return int(session.scalar(select(func.count(ArtworkRow.id))) or 0)
+
+
 def orphan_files(db: Database, store: ImageStore) -> list[Path]:
     """Image files under DATA_DIR/artworks that no row names (left by a crash before commit)."""
     root = store.absolute(ARTWORK_DIR)

@@ -96,6 +96,8 @@ _CANONICAL: dict[str, tuple[str, str]] = {
     for value in values
 }
 _WORD = re.compile(r"[a-z]+")
+# Subjects (see `Scene._subject`) that are plural, so a description of them takes no article.
+_PLURAL_SUBJECTS = frozenset({"hills"})
 
 
 def _singular(word: str) -> str:
@@ -152,7 +154,8 @@ class Scene:
             palette = " ".join(
                 word for word in (self.season, _LIGHT_NAMES[self.time_of_day]) if word
             )
-            return f"an abstract painting of flowing, swirling lines in soft {palette} colours"
+            # "composition", not "painting": alt text already says "A painting of ...".
+            return f"an abstract composition of flowing, swirling lines in soft {palette} colours"
         words = [self._light()] + ([self.season] if self.season else []) + [self._subject()]
         phrase = " ".join(word for word in words if word)
         if self.time_of_day != "day":
@@ -165,6 +168,8 @@ class Scene:
         extras = self._details()
         if extras:
             phrase += ", with " + _join(extras)
+        if self._subject() in _PLURAL_SUBJECTS:
+            return phrase  # "summer hills at dawn": a plural takes no article
         article = "an" if phrase[0] in "aeiou" else "a"
         return f"{article} {phrase}"
 

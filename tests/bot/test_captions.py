@@ -1,6 +1,11 @@
 from __future__ import annotations
 
 from bot.captions import ALT_TEXT_LIMIT, build_alt_text, build_caption
+from generators.image.scene import scene_from_poem
+from generators.mood.moods import get_mood
+from generators.poem.grammar import GrammarPoemWriter
+from generators.poem.grammar import _bank as word_bank
+from tests.generators.test_scene import article_problem
 
 LINES = ("winter moonlight", "a heron stands in the reeds", "the river is still")
 
@@ -29,3 +34,23 @@ def test_alt_text_describes_and_quotes() -> None:
 def test_alt_text_is_bounded_and_never_empty() -> None:
     assert "abstract composition" in build_alt_text("", LINES, "fear")
     assert len(build_alt_text("x" * 5000, LINES, "fear")) <= ALT_TEXT_LIMIT
+
+
+def test_alt_text_of_every_word_bank_pairing_reads_as_english() -> None:
+    # Seeds 0..N-1 visit each of the word bank's N opening/closing pairs once.
+    writer = GrammarPoemWriter()
+    problems = {}
+    for seed in range(len(word_bank().pairs)):
+        poem = writer.write(seed=seed)
+        alt = build_alt_text(scene_from_poem(poem).describe(), poem.lines, "wonder")
+        scene = alt.removeprefix("A painting of ").split(", recoloured")[0]
+        abstract = scene.startswith("an abstract ")
+        if "painting" in scene if abstract else article_problem(scene):
+            problems[seed] = alt
+    assert not problems, f"{len(problems)} seeds, e.g. {next(iter(problems.items()))}"
+
+
+def test_alt_text_of_the_summer_hills_seed() -> None:
+    poem = GrammarPoemWriter().write(seed=679521906)
+    alt = build_alt_text(scene_from_poem(poem).describe(), poem.lines, get_mood("surprise").phrase)
+    assert alt.startswith("A painting of summer hills at dawn, with birds in flight, ")

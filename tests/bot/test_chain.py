@@ -19,6 +19,22 @@ def test_auto_resolves_to_offline_engines_without_weights(tmp_path: Path) -> Non
     assert resolve_engine("mood", settings).name == "classic"
 
 
+def test_auto_names_the_model_once_whether_found_or_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.chain.missing_neural_packages", lambda: [])
+    absent = load_settings(data_dir=tmp_path, poem_model="kavi-test/absent-lm")
+    reason = resolve_engine("poem", absent).reason
+    assert reason.startswith("auto: offline engine, because kavi-test/absent-lm is not in")
+    assert reason.count("kavi-test/absent-lm") == 1
+    folder = tmp_path / "tiny-lm"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        (folder / name).write_text("{}")
+    present = resolve_engine("poem", load_settings(data_dir=tmp_path, poem_model=str(folder)))
+    assert (present.name, present.reason) == ("llm", f"auto: local folder {folder}")
+
+
 def test_named_engines_are_used_as_given(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path, poem_engine="grammar", image_engine="procedural")
     assert resolve_engine("poem", settings).reason == "chosen in settings"

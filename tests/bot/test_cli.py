@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage.db import Database
+from storage.files import ImageStore
+from tests.fakes import store_sample_artwork
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,6 +68,107 @@ def test_history_and_show(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "alt text:" in shown and "caption:" in shown and "posts: none" in shown
 
 
+def archive_of(data_dir: Path, count: int) -> None:
+    """An archive of `count` small sample artworks in `data_dir`, made through the storage layer."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database.open(f"sqlite:///{data_dir / 'kavi.db'}")
+    try:
+        for seed in range(1, count + 1):
+            store_sample_artwork(db, ImageStore(data_dir), seed=seed)
+    finally:
+        db.close()
+
+
+def test_history_pages_and_says_how_many_more(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive_of(data_dir, 5)
+    assert main(["history", "--limit", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out[:2]] == ["5", "4"]
+    assert out[2:] == ["\u2026 3 more: use --limit 5 to list them all"]
+    assert main(["history", "--limit", "5"]) == 0
+    assert "more" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("limit", "why"),
+    [
+        ("0", "must be 1 or more, got 0"),
+        ("-5", "must be 1 or more, got -5"),
+        ("ten", "must be a whole number, got 'ten'"),
+    ],
+)
+def test_history_limit_must_be_a_positive_whole_number(
+    data_dir: Path, limit: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["history", "--limit", limit])
+    assert info.value.code == 2
+    assert f"argument --limit: {why}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("artworks", "unbuffered"),
+    # Buffered, the first write is the flush at the end, or mid-listing once 150 rows overflow
+    # the buffer; unbuffered (PYTHONUNBUFFERED, as in Docker), it is the first row.
+    [(0, False), (150, False), (3, True)],
+)
+def test_history_into_a_closed_pipe_stops_quietly(
+    tmp_path: Path, artworks: int, unbuffered: bool
+) -> None:
+    data_dir = tmp_path / "data"
+    archive_of(data_dir, artworks)
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+        "DATA_DIR": str(data_dir),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read_end, write_end = os.pipe()
+    # The reader is gone before Kavi writes a byte, as `| head` is once it has its lines.
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "history", "--limit", "200"],
+            cwd=tmp_path,
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (141, "")
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(tmp_path: Path) -> None:
+    # A socket's EPIPE (say, to a platform) must not pass for a reader gone away.
+    code = (
+        "import bot.cli as cli\n"
+        "def history(*args):\n    raise BrokenPipeError(32, 'Broken pipe')\n"
+        "cli._history = history\n"
+        "raise SystemExit(cli.main(['history']))\n"
+    )
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path / "data"),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("kavi: error: BrokenPipeError: [Errno 32] Broken pipe")
+
+
 def test_show_unknown_artwork_fails_clearly(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,6 +211,29 @@ def test_bad_setting_exits_2_without_traceback(data_dir: Path) -> None:
         "use an IANA name such as UTC or Europe/Paris"
     ]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["serve", "--dry-run"]])
+def test_a_schedule_finer_than_the_daily_post_exits_2(
+    data_dir: Path,
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("POST_SCHEDULE", "*/10 9 * * *")
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "POST_SCHEDULE: '*/10 9 * * *' fires 6 times a day, but Kavi posts once a day" in err
+
+
+def test_a_bad_database_url_exits_2_naming_it(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "notaurl://")
+    assert main(["history"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kavi: configuration error: invalid configuration: DATABASE_URL: ")
+    assert "NoSuchModuleError" not in err
 
 
 def test_bad_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.errors import ConfigError
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -43,6 +44,7 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         ("TZ", "Mars/Olympus", "TZ: unknown time zone 'Mars/Olympus'"),
         ("POST_SCHEDULE", "every day", "POST_SCHEDULE: 'every day' must have 5 fields"),
         ("POST_SCHEDULE", "0 25 * * *", "POST_SCHEDULE: '0 25 * * *' is not a valid cron"),
+        ("POST_SCHEDULE", "* * * * *", "POST_SCHEDULE: '* * * * *' fires 1440 times a day"),
         (
             "IMAGE_ENGINE",
             "dalle",
@@ -51,6 +53,14 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         ("MOODS", "joy", "MOODS: unknown mood 'joy'"),
         ("PUBLISHERS", "myspace", "PUBLISHERS: unknown publisher 'myspace'"),
         ("IMAGE_SIZE", "99", "IMAGE_SIZE: Input should be greater than or equal to 256"),
+        ("DATABASE_URL", "notaurl://", "DATABASE_URL: SQLAlchemy has no database dialect"),
+        ("DATABASE_URL", "kavi.db", "DATABASE_URL: not a SQLAlchemy database URL"),
+        ("DATABASE_URL", "sqlite:////no/such/dir/kavi.db", "folder '/no/such/dir' does not"),
+        ("MOODS", ",", "MOODS: ',' names nothing; list them separated by commas, or leave"),
+        ("PUBLISHERS", " , ", "PUBLISHERS: ',' names nothing"),
+        ("HASHTAGS", ",", "HASHTAGS: ',' lists no hashtag"),
+        ("HASHTAGS", "#haiku #ai-art", "HASHTAGS: '#ai-art' has a character a hashtag cannot"),
+        ("HASHTAGS", "#", "HASHTAGS: '#' is an empty hashtag"),
         ("TORCH_DEVICE", "tpu", "TORCH_DEVICE: allowed: 'auto', 'cuda', 'cpu' or 'mps'"),
     ],
 )
@@ -96,3 +106,37 @@ def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUBLISHERS", "")
     settings = load_settings()
     assert settings.style_dir is None and settings.publishers == []
+
+
+def test_database_url_with_a_missing_driver_names_it_but_never_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_psycopg(name: str, *args: Any, **kwargs: Any) -> Any:
+        level = args[3] if len(args) > 3 else kwargs.get("level", 0)
+        # Only the driver itself, not SQLAlchemy's own module of the same name.
+        if level == 0 and name.split(".")[0] in ("psycopg", "psycopg2"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_psycopg)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://kavi:pa55word-xyz@db/kavi")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "DATABASE_URL: the driver for 'postgresql+psycopg' is not installed" in message
+    assert "pa55word-xyz" not in message
+
+
+def test_good_database_urls_and_lists_are_kept(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'archive.db'}"
+    settings = load_settings(
+        database_url=url, hashtags="#haiku, art #\u0939\u093f\u0902\u0926\u0940"
+    )
+    assert settings.resolved_database_url == url
+    assert settings.hashtag_list == ["#haiku", "#art", "#\u0939\u093f\u0902\u0926\u0940"]
+    assert load_settings(hashtags="none").hashtag_list == []
+    assert Settings.model_validate({"database_url": " ", "hashtags": ""}) == load_settings()

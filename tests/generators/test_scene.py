@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from generators.image.scene import Scene, scene_from_poem
+import itertools
+import re
+
+from generators.image.scene import (
+    CELESTIALS,
+    SEASONS,
+    TERRAINS,
+    TIMES,
+    WEATHERS,
+    Scene,
+    scene_from_poem,
+)
 from generators.poem.base import Poem
 
 
@@ -121,3 +132,42 @@ def test_the_scene_vocabulary_round_trips_through_imagery() -> None:
     assert scene.terrain == ("mountains",)
     assert scene.fauna == ("birds",)
     assert scene.weather == "mist"
+
+
+def article_problem(description: str) -> str | None:
+    """What is wrong with the article of a description's leading noun phrase, if anything."""
+    phrase = re.split(r",| at | beneath | among ", description)[0].split()
+    article = phrase[0] if phrase[0] in ("a", "an") else None
+    words = phrase[1:] if article else phrase
+    if words[-1].endswith("s"):
+        return f"{article!r} before the plural {' '.join(words)!r}" if article else None
+    if article is None:
+        return f"no article before the singular {' '.join(words)!r}"
+    wanted = "an" if words[0][0] in "aeiou" else "a"
+    return None if article == wanted else f"{article!r} before {words[0]!r}"
+
+
+def subsets(values: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [c for n in range(len(values) + 1) for c in itertools.combinations(values, n)]
+
+
+def test_every_scene_description_takes_the_right_article() -> None:
+    # Every light, season, time and subject the describer can word; flora and fauna only
+    # add a "with ..." tail, so the grid leaves them out.
+    problems = {}
+    for time_of_day, season, weather, celestial, terrain in itertools.product(
+        TIMES, (None, *SEASONS), WEATHERS, subsets(CELESTIALS), subsets(TERRAINS)
+    ):
+        scene = Scene(time_of_day, season, weather, celestial, terrain)
+        description = scene.describe()
+        problem = article_problem(description)
+        if problem:
+            problems[description] = problem
+    assert not problems, f"{len(problems)} descriptions, e.g. {next(iter(problems.items()))}"
+
+
+def test_plural_and_singular_subjects_read_as_english() -> None:
+    assert Scene(season="summer", terrain=("hills",)).describe() == "summer hills"
+    assert Scene(season="autumn", terrain=("lake",)).describe() == "an autumn lakeside"
+    assert Scene(weather="mist", terrain=("hills",)).describe() == "misty hills"
+    assert Scene(season="winter").describe() == "a winter landscape"
