@@ -7,6 +7,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -272,7 +273,12 @@ class Settings(BaseSettings):
             self.instagram_password,
             self.instagram_totp_secret,
         ]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        # A database password lives inside DATABASE_URL (postgresql://kavi:PASSWORD@host/db).
+        password = urlsplit(self.database_url).password if self.database_url else None
+        if password:
+            values.extend({password, unquote(password)})
+        return values
 
 
 def load_settings(**overrides: Any) -> Settings:

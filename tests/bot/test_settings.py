@@ -140,3 +140,10 @@ def test_good_database_urls_and_lists_are_kept(tmp_path: Path) -> None:
     assert settings.hashtag_list == ["#haiku", "#art", "#\u0939\u093f\u0902\u0926\u0940"]
     assert load_settings(hashtags="none").hashtag_list == []
     assert Settings.model_validate({"database_url": " ", "hashtags": ""}) == load_settings()
+
+
+def test_a_database_password_is_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Any URL SQLAlchemy takes may carry a password; it must be redacted like the others.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite://kavi:pa%2Fss-w0rd@/{tmp_path}/kavi.db")
+    settings = load_settings()
+    assert {"pa%2Fss-w0rd", "pa/ss-w0rd"} <= set(settings.secret_values())
