@@ -289,6 +289,8 @@ def _print_report(kavi: Kavi, report: RunReport, *, dry_run: bool) -> None:
         print(f"  {platform}: {outcome}")
     for platform, error in report.failed.items():
         print(f"  {platform}: FAILED \u2014 {error}")
+    for platform, error in report.unknown.items():
+        print(f"  {platform}: UNKNOWN \u2014 {error}")
     for earlier in report.reconciled:
         artwork_id = earlier.post.artwork_id if earlier.post else "?"
         print(f"  earlier artwork {artwork_id} on {earlier.platform}: {earlier.message}")

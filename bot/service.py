@@ -47,11 +47,13 @@ class RunReport:
     preview: Preview | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    # Maybe sent: the platform may have the post; it is looked up, never blindly re-sent.
+    unknown: dict[str, str] = field(default_factory=dict)
     reconciled: list[PublishOutcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.unknown
 
 
 @dataclass
@@ -307,6 +309,8 @@ class Kavi:
                 for platform, outcome in outcomes.items():
                     if outcome.ok:
                         report.outcomes[platform] = outcome.message
+                    elif outcome.state == PostState.UNKNOWN:
+                        report.unknown[platform] = outcome.message
                     else:
                         report.failed[platform] = outcome.message
         except BaseException as exc:
@@ -321,7 +325,10 @@ class Kavi:
             self.db,
             run_id,
             status=RunStatus.SUCCEEDED if report.ok else RunStatus.FAILED,
-            error=redact("; ".join(f"{p}: {e}" for p, e in report.failed.items())) or None,
+            error=redact(
+                "; ".join(f"{p}: {e}" for p, e in {**report.failed, **report.unknown}.items())
+            )
+            or None,
             artwork_id=result.artwork.id,
         )
         return report

@@ -36,6 +36,7 @@ from storage.repository import (
 )
 from tests.fakes import (
     SECRETS,
+    SERVICE_UNAVAILABLE,
     UNAUTHORIZED,
     FakeInstagram,
     FakeX,
@@ -114,6 +115,21 @@ def test_post_now_posts_to_both_platforms_exactly_once(
     status = capsys.readouterr().out
     assert "Next run:" in status and "Last run:  #1 (manual)" in status
     assert "none failed, unknown or waiting" in status
+
+
+def test_a_post_whose_fate_is_unknown_is_reported_as_unknown_not_failed(
+    enabled: None,
+    data_dir: Path,
+    x: FakeX,
+    instagram: FakeInstagram,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    x.script("create", SERVICE_UNAVAILABLE)  # a 5xx on create: X may have taken it
+    assert main(["--post-now", "--seed", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "twitter: UNKNOWN \u2014 " in out
+    assert "twitter: FAILED" not in out
+    assert "instagram: posted" in out
 
 
 def test_one_platform_failing_exits_1_saying_which_and_why(
