@@ -197,7 +197,8 @@ def _paths_named_since(db: Database, since: datetime | None) -> set[str]:
     query = select(ArtworkRow.created_at, ArtworkRow.image_path, ArtworkRow.painting_path)
     with db.session() as session:
         for created_at, image_path, painting_path in session.execute(
-            query.order_by(ArtworkRow.id.desc())
+            # Fetched in small batches, so stopping early reads only the recent rows.
+            query.order_by(ArtworkRow.id.desc()).execution_options(yield_per=256)
         ):
             # Ids follow creation, so the walk down the primary key stops at the first old row.
             if since is not None and (as_utc(created_at) or since) < since:
