@@ -92,7 +92,7 @@ def _module_constants(script: Path, names: tuple[str, ...]) -> dict[str, Any]:
 def at_head(engine: Engine) -> bool:
     """Whether the database already records the newest revision (one cheap query)."""
     head = script_head()
-    if head is None:
+    if head is None or _sqlite_file_missing(engine):
         return False
     try:
         with engine.connect() as connection:
@@ -100,6 +100,15 @@ def at_head(engine: Engine) -> bool:
     except SQLAlchemyError:
         return False  # no version table yet: a new database
     return [row[0] for row in stored] == [head]
+
+
+def _sqlite_file_missing(engine: Engine) -> bool:
+    # Connecting would create an empty file, which other processes would see, tables and all
+    # missing, for as long as Alembic takes to load: a new database goes straight to Alembic.
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return False
+    return not Path(database).exists()
 
 
 def migrate(engine: Engine) -> None:

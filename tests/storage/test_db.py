@@ -78,3 +78,13 @@ def test_a_database_from_a_newer_kavi_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StorageError, match="could not migrate"):
         Database.open(url)
+
+
+def test_checking_a_new_database_does_not_create_an_empty_file(tmp_path: Path) -> None:
+    from storage.db import at_head
+
+    path = tmp_path / "kavi.db"
+    engine = make_engine(f"sqlite:///{path}")
+    assert not at_head(engine)
+    assert not path.exists()  # Alembic creates it, tables and all, right after
+    engine.dispose()
