@@ -184,12 +184,18 @@ class Kavi:
             Draft(
                 platform="kavi",
                 filename="artwork.png",
-                media=png_bytes(result.image),
+                media=self._final_png(result),
                 caption=artwork.caption,
                 alt_text=artwork.alt_text,
                 notes=("no publisher enabled: set PUBLISHERS to see each platform's post",),
             )
         ]
+
+    def _final_png(self, result: ChainResult) -> bytes:
+        """The final image's PNG: the archived file's bytes, so it is not encoded a second time."""
+        if result.artwork.image_path is not None:
+            return self.store.absolute(result.artwork.image_path).read_bytes()
+        return png_bytes(result.image)
 
     def _preview_publishers(self) -> list[Publisher]:
         if self._publishers is not None:

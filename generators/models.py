@@ -111,10 +111,14 @@ def _has_weights(folder: Path) -> bool:
 
 def cached_snapshot(model: str, *, kind: str) -> Path | None:
     """The model's snapshot folder in the Hugging Face cache, found without any network, or None."""
+    _check_kind(kind)
+    # The hub keeps each model under models--<org>--<name>; when that folder is absent the
+    # answer is known without importing huggingface_hub (~0.15 s that `auto` paid every run).
+    if not (hub_cache_dir() / f"models--{model.replace('/', '--')}").is_dir():
+        return None
     from huggingface_hub import try_to_load_from_cache
     from huggingface_hub.errors import HFValidationError
 
-    _check_kind(kind)
     marker = "model_index.json" if kind == "diffusion" else "config.json"
     try:
         found = try_to_load_from_cache(model, marker, cache_dir=hub_cache_dir())

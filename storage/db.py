@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import StorageError
@@ -42,8 +44,79 @@ def alembic_config(engine: Engine) -> Any:
     return config
 
 
+def script_head(versions: Path = MIGRATIONS_DIR / "versions") -> str | None:
+    """The newest revision among the migration scripts, read without importing Alembic.
+
+    None when it cannot be told for sure (a script it cannot read, several heads): the
+    caller then lets Alembic decide.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    # The files Alembic itself loads as revisions (it skips __init__ and editor locks).
+    for script in versions.glob("*.py"):
+        if script.name.startswith(("__init__", ".#")):
+            continue
+        try:
+            values = _module_constants(script, ("revision", "down_revision"))
+        except (OSError, SyntaxError, ValueError):
+            return None
+        revision, down = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, tuple | list):
+            parents.update(str(d) for d in down)
+        elif down is not None:
+            return None
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _module_constants(script: Path, names: tuple[str, ...]) -> dict[str, Any]:
+    """Literal values assigned at module level to `names` (`x = 1` or `x: T = 1`)."""
+    found: dict[str, Any] = {}
+    for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in names:
+            found[target.id] = ast.literal_eval(value)
+    return found
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database already records the newest revision (one cheap query)."""
+    head = script_head()
+    if head is None or _sqlite_file_missing(engine):
+        return False
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        return False  # no version table yet: a new database
+    return [row[0] for row in stored] == [head]
+
+
+def _sqlite_file_missing(engine: Engine) -> bool:
+    # Connecting would create an empty file, which other processes would see, tables and all
+    # missing, for as long as Alembic takes to load: a new database goes straight to Alembic.
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return False
+    return not Path(database).exists()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (a no-op when it already is)."""
+    # Loading Alembic and its revision graph costs more than the rest of `history`, so a
+    # database already at the newest revision is recognised without it.
+    if at_head(engine):
+        return
     from alembic import command
 
     config = alembic_config(engine)

@@ -32,10 +32,15 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
         raise
 
 
+# zlib level 1 encodes a 1024 px artwork about 5x faster than level 6 (0.07 s vs 0.39 s) for
+# files about 15 % larger; PNG is lossless, so the pixels are the same at every level.
+PNG_COMPRESS_LEVEL = 1
+
+
 def png_bytes(image: Image) -> bytes:
     """Encode an image as PNG with no timestamps or metadata, so equal pixels give equal bytes."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False, compress_level=6)
+    image.save(buffer, format="PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 

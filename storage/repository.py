@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -145,24 +146,120 @@ def count_artworks(db: Database) -> int:
         return int(session.scalar(select(func.count(ArtworkRow.id))) or 0)
 
 
-def orphan_files(db: Database, store: ImageStore) -> list[Path]:
-    """Image files under DATA_DIR/artworks that no row names (left by a crash before commit)."""
-    root = store.absolute(ARTWORK_DIR)
-    if not root.is_dir():
-        return []
+# A run that dies between writing its files and committing their row leaves files no row
+# names. Rows are committed one at a time, under the chain lock, in the order their files are
+# written, and each file sits in the month folder of its row's `created_at`. So a file left by
+# a crash is in the month folder of the newest row or a later one: the sweep walks only those,
+# from a day before the newest row (slack for a long run or a clock that drifted), and its
+# cost follows the recent files, not the archive.
+SWEEP_SLACK = timedelta(days=1)
+
+FolderLister = Callable[[Path], list[tuple[Path, bool]]]
+
+
+def _list_folder(folder: Path) -> list[tuple[Path, bool]]:
+    """(path, is a folder) for each entry, without a stat per entry where the OS says the type."""
+    with os.scandir(folder) as entries:
+        return [(Path(e.path), e.is_dir(follow_symlinks=False)) for e in entries]
+
+
+def _sweep_start(db: Database, slack: timedelta) -> datetime | None:
+    """From when files may lack their row: `slack` before the newest row; None to sweep all."""
     with db.session() as session:
-        known = set()
-        for image_path, painting_path in session.execute(
-            select(ArtworkRow.image_path, ArtworkRow.painting_path)
+        newest = session.scalar(
+            select(ArtworkRow.created_at).order_by(ArtworkRow.id.desc()).limit(1)
+        )
+    return None if newest is None else (as_utc(newest) or utcnow()) - slack
+
+
+def _month_key(name: str) -> int | None:
+    return int(name) if name.isdigit() else None
+
+
+def _files_to_sweep(root: Path, since: datetime | None, list_folder: FolderLister) -> list[Path]:
+    """Files under artworks/ outside the year and month folders older than `since`'s month."""
+    found: list[Path] = []
+    pending: list[tuple[Path, int]] = [(root, 0)]
+    while pending:
+        folder, depth = pending.pop()
+        for path, is_folder in list_folder(folder):
+            if not is_folder:
+                found.append(path)
+                continue
+            number = _month_key(path.name)
+            if since is not None and number is not None:
+                year = number if depth == 0 else _month_key(folder.name)
+                if depth == 0 and number < since.year:
+                    continue  # a whole year before the sweep's start
+                if depth == 1 and year is not None and (year, number) < (since.year, since.month):
+                    continue  # a month before the sweep's start
+            pending.append((path, depth + 1))
+    return sorted(found)
+
+
+def _paths_named_since(db: Database, since: datetime | None) -> set[str]:
+    """Paths named by rows created since `since` (all rows when None), newest rows first."""
+    known: set[str] = set()
+    query = select(ArtworkRow.created_at, ArtworkRow.image_path, ArtworkRow.painting_path)
+    with db.session() as session:
+        for created_at, image_path, painting_path in session.execute(
+            # Fetched in small batches, so stopping early reads only the recent rows.
+            query.order_by(ArtworkRow.id.desc()).execution_options(yield_per=256)
         ):
+            # Ids follow creation, so the walk down the primary key stops at the first old row.
+            if since is not None and (as_utc(created_at) or since) < since:
+                break
             known.add(image_path)
             if painting_path:
                 known.add(painting_path)
-    found = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and str(path.relative_to(store.root)) not in known:
-            found.append(path)
-    return found
+    return known
+
+
+def _paths_named(db: Database, paths: Sequence[str]) -> set[str]:
+    """Which of `paths` some row names (exact, whatever the rows' dates)."""
+    with db.session() as session:
+        rows = session.execute(
+            select(ArtworkRow.image_path, ArtworkRow.painting_path).where(
+                ArtworkRow.image_path.in_(paths) | ArtworkRow.painting_path.in_(paths)
+            )
+        )
+        return {p for row in rows for p in row if p in paths}
+
+
+def orphan_files(
+    db: Database,
+    store: ImageStore,
+    *,
+    slack: timedelta = SWEEP_SLACK,
+    list_folder: FolderLister = _list_folder,
+) -> list[Path]:
+    """Image files under DATA_DIR/artworks that no row names (left by a crash before commit).
+
+    Only the month folders a crash could have written to since `slack` before the newest row
+    are listed; `slack` must exceed the longest run plus the age a file must reach to be removed.
+    """
+    root = store.absolute(ARTWORK_DIR)
+    if not root.is_dir():
+        return []
+    since = _sweep_start(db, slack)
+    files = _files_to_sweep(root, since, list_folder)
+    if not files:
+        return []
+    # Every row naming a file in those folders was created in their months or later.
+    rows_since = None
+    if since is not None:
+        month_start = since.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        rows_since = month_start - slack
+    known = _paths_named_since(db, rows_since)
+    unknown = {str(p.relative_to(store.root)): p for p in files}
+    for relative in known:
+        unknown.pop(relative, None)
+    if unknown:
+        # Before calling a file an orphan, ask every row, not only the recent ones (rare: this
+        # runs only when a crash left something, so its full scan costs nothing day to day).
+        for relative in _paths_named(db, sorted(unknown)):
+            unknown.pop(relative, None)
+    return sorted(unknown.values())
 
 
 def remove_orphan_files(
@@ -171,7 +268,8 @@ def remove_orphan_files(
     """Delete orphan image files older than `older_than` (younger ones may await their commit)."""
     cutoff = time.time() - older_than.total_seconds()
     removed = []
-    for path in orphan_files(db, store):
+    # A file too young to remove now must still be in the sweep's window when it is old enough.
+    for path in orphan_files(db, store, slack=SWEEP_SLACK + older_than):
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_mtime < cutoff:
                 path.unlink()

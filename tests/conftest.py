@@ -43,5 +43,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # Derived caches (the syllable tables) go to the test's folder, never the user's.
+    monkeypatch.setenv("KAVI_CACHE_DIR", str(tmp_path / "kavi-cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.chdir(tmp_path)

@@ -123,10 +123,11 @@ def test_files_are_written_before_the_row(
 
 def test_orphan_files_are_found(db: Database, store: ImageStore, tmp_path: Path) -> None:
     stored = store_artwork(db, store, make_artwork(), image())
-    stray = tmp_path / "artworks" / "2026" / "01" / "stray.png"
+    assert stored.image_path is not None
+    # Where a run that crashed after this one would have written its file.
+    stray = tmp_path / stored.image_path.parent / "stray.png"
     write_atomic(stray, b"x")
     assert orphan_files(db, store) == [stray]
-    assert stored.image_path is not None
 
 
 def test_atomic_write_leaves_no_temp_file_on_failure(
@@ -181,8 +182,9 @@ def test_old_orphan_files_are_removed_and_young_ones_kept(
     from storage.repository import remove_orphan_files
 
     stored = store_artwork(db, store, make_artwork(), image())
-    old = tmp_path / "artworks" / "2026" / "01" / "crashed.png"
-    young = tmp_path / "artworks" / "2026" / "01" / "being-written.png"
+    assert stored.image_path is not None
+    old = tmp_path / stored.image_path.parent / "crashed.png"
+    young = tmp_path / stored.image_path.parent / "being-written.png"
     write_atomic(old, b"x")
     write_atomic(young, b"y")
     an_hour_ago = time.time() - 3600

@@ -115,6 +115,29 @@ def test_fit_reencodes_an_oversized_image_as_jpeg(
     assert len(fitted.media) <= 20_000
 
 
+def test_fit_recompresses_an_oversized_png_before_giving_up_pixels(
+    publisher: TwitterPublisher, artwork: Artwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    y, x = np.mgrid[0:256, 0:256]
+    pixels = np.stack([x, y, (x + y) // 2], axis=-1).astype(np.uint8)
+    fast, tight = io.BytesIO(), io.BytesIO()
+    Image.fromarray(pixels).save(fast, format="PNG", compress_level=1)
+    Image.fromarray(pixels).save(tight, format="PNG", compress_level=9)
+    assert tight.tell() < fast.tell()
+    path = tmp_path / "fast.png"
+    path.write_bytes(fast.getvalue())
+    monkeypatch.setattr(twitter, "MAX_IMAGE_BYTES", tight.tell())
+    fitted = publisher.fit(artwork, path)
+    assert fitted.filename == "artwork.png" and len(fitted.media) <= tight.tell()
+    with Image.open(io.BytesIO(fitted.media)) as sent:
+        assert np.array_equal(np.asarray(sent), pixels)
+
+
 def test_publish_uploads_through_v2_sets_alt_text_and_attaches_the_media(
     x: FakeX, publisher: TwitterPublisher, draft: Draft
 ) -> None:
