@@ -43,6 +43,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DATA_DIR=/data \
     HF_HOME=/models \
+    KAVI_CACHE_DIR=/models/kavi \
     TORCH_DEVICE=cpu
 # The `kavi` user, by number so that runtimes checking for a non-root user can tell.
 USER 10001:10001
@@ -90,6 +91,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DATA_DIR=/data \
     HF_HOME=/models \
+    KAVI_CACHE_DIR=/models/kavi \
     TORCH_DEVICE=auto
 # The `kavi` user, by number so that runtimes checking for a non-root user can tell.
 USER 10001:10001
