@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.errors import ConfigError, KaviError
+from core.errors import ConfigError, KaviError
 
 if TYPE_CHECKING:
     from bot.service import Kavi, RunReport

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from bot.errors import AuthError, DuplicatePost, MaybeSent, NotSent, PublishError, RateLimited
 from bot.publishers.base import (
     Draft,
     PostResult,
@@ -30,12 +29,20 @@ from bot.publishers.base import (
     fit_caption,
     normalise_caption,
 )
+from bot.publishers.errors import (
+    AuthError,
+    DuplicatePost,
+    MaybeSent,
+    NotSent,
+    PublishError,
+    RateLimited,
+)
 
 if TYPE_CHECKING:
     import tweepy
 
-    from bot.artwork import Artwork
     from bot.settings import Settings
+    from core.artwork import Artwork
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 from generators.image.base import Painting
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 from generators.mood.base import Stylization
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 from generators.poem.base import Poem
 
 if TYPE_CHECKING:
