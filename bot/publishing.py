@@ -27,7 +27,7 @@ from tenacity import (
 )
 
 from bot.publishers.errors import DuplicatePost, MaybeSent, NotSent, PublishError, RateLimited
-from core.errors import KaviError
+from core.errors import ConfigError, KaviError
 from storage.errors import NotFoundError
 from storage.models import PostState
 from storage.repository import (
@@ -317,8 +317,6 @@ class Publishing:
         try:
             return self.publishers[platform]
         except KeyError:
-            from core.errors import ConfigError
-
             raise ConfigError(
                 f"{platform} is not enabled: add it to PUBLISHERS (with its credentials) in .env"
             ) from None

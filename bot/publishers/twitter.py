@@ -37,6 +37,7 @@ from bot.publishers.errors import (
     PublishError,
     RateLimited,
 )
+from storage.files import jpeg_bytes
 
 if TYPE_CHECKING:
     import tweepy
@@ -283,8 +284,6 @@ def _tighter_png(png: bytes) -> bytes:
 
 def _jpeg_within(png: bytes, limit: int) -> bytes:
     from PIL import Image
-
-    from storage.files import jpeg_bytes
 
     with Image.open(io.BytesIO(png)) as image:
         for quality in (92, 85, 75, 65, 50):
