@@ -22,6 +22,7 @@ ENV PATH=/opt/venv/bin:$PATH
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==${TORCH_VERSION}"
 WORKDIR /src
 COPY constraints.txt pyproject.toml README.md ./
+COPY core ./core
 COPY bot ./bot
 COPY generators ./generators
 COPY storage ./storage
@@ -73,6 +74,7 @@ ENV PATH=/opt/venv/bin:$PATH
 RUN pip install "torch==${TORCH_VERSION}"
 WORKDIR /src
 COPY constraints.txt pyproject.toml README.md ./
+COPY core ./core
 COPY bot ./bot
 COPY generators ./generators
 COPY storage ./storage

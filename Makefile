@@ -34,8 +34,8 @@ test: $(VENV)/.kavi-dev
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.kavi-dev
-	$(BIN)/ruff check bot generators storage tests bench
-	$(BIN)/mypy bot generators storage
+	$(BIN)/ruff check core bot generators storage tests bench
+	$(BIN)/mypy core bot generators storage
 
 bench: $(VENV)/.kavi-base
 	$(BIN)/python bench/bench_offline.py --seeds 10 --size 1024

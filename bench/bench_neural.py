@@ -198,7 +198,7 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Time one stage under one configuration, in this (fresh) process."""
     import torch
 
-    from bot.errors import GenerationError
+    from generators.errors import GenerationError
     from generators.torch_runtime import dtype_name, resolve_dtype
 
     models = Path(spec["models"])

@@ -75,7 +75,7 @@ def _created_times(count: int, now: datetime) -> Iterator[datetime]:
 
 def build_archive(data_dir: Path, artworks: int) -> float:
     """Create a migrated archive with `artworks` rows and files; return the seconds it took."""
-    from bot.artwork import Artwork
+    from core.artwork import Artwork
     from storage.bulk import ArchivedPost, ArchivedRun, insert_artworks, insert_posts, insert_runs
     from storage.db import Database
     from storage.files import sha256_hex

@@ -8,9 +8,15 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.artwork import Artwork
+# Importing a stage package registers its engines, which the chain chooses from by name.
+import generators.image  # noqa: F401
+import generators.mood  # noqa: F401
+import generators.poem  # noqa: F401
 from bot.captions import build_alt_text, build_caption
-from bot.errors import ConfigError, GenerationError
+from core.artwork import Artwork
+from core.errors import ConfigError
+from generators.errors import GenerationError
+from generators.image.quality import image_problem
 from generators.mood.moods import draw_mood, get_mood
 from generators.registry import EngineOptions, Stage, engines, get_engine_spec
 
@@ -152,8 +158,6 @@ class Chain:
             painting.image, chosen_mood, seed=seed, style_dir=settings.style_dir
         )
         timings["mood_s"] = round(time.perf_counter() - start, 4)
-
-        from generators.image.quality import image_problem
 
         problem = image_problem(styled.image)
         if problem:

@@ -12,11 +12,19 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.errors import ConfigError, KaviError
+from bot.lock import POST_NOW_WAIT_SECONDS, chain_lock, hold_chain
+from bot.logs import RedactSecrets, configure_logging
+from bot.schedule import parse_cron
+from core.errors import ConfigError, KaviError
+from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, pull_models
+from generators.mood.moods import get_mood
 
 if TYPE_CHECKING:
     from bot.service import Kavi, RunReport
     from bot.settings import Settings
+
+# Settings (pydantic), the archive (SQLAlchemy), the chain and the service (numpy, Pillow) are
+# imported inside the command that uses them: `--help` and a usage error must answer at once.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 STATUS_LIMIT = 10
@@ -191,7 +199,6 @@ def _stop_writing_stdout() -> int:
 def _report_error(
     exc: BaseException, settings: Settings | None, *, config: bool, unexpected: bool = False
 ) -> None:
-    from bot.logs import RedactSecrets
     from bot.settings import env_flag
 
     redact = RedactSecrets(settings.secret_values() if settings else []).redact
@@ -210,12 +217,8 @@ def _report_error(
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.logs import configure_logging
-
     configure_logging(settings.log_level, settings.secret_values())
     if args.mood:
-        from generators.mood.moods import get_mood
-
         get_mood(args.mood)
     if args.command == "models":
         return _models(args, settings)
@@ -232,7 +235,6 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             "no publisher is enabled: set PUBLISHERS=twitter,instagram (with their credentials) "
             "in .env, or add --dry-run to preview without posting"
         )
-    from bot.lock import POST_NOW_WAIT_SECONDS, hold_chain
     from bot.service import Kavi
 
     kavi = Kavi(settings)
@@ -359,7 +361,6 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from bot.schedule import parse_cron
     from storage.models import PostState
     from storage.repository import count_posts, last_run, recent_posts_in_states
 
@@ -431,8 +432,6 @@ def _settle_if_idle(kavi: Kavi) -> tuple[str | None, list[str]]:
 
     Returns why it could not (another process is posting), and one line per settled post.
     """
-    from bot.lock import chain_lock
-
     lock = chain_lock(kavi.settings.data_dir)
     if not lock.try_acquire():
         holder = lock.holder()
@@ -497,8 +496,6 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
         return EXIT_OK
-    from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, pull_models
-
     wanted = [settings.poem_model, settings.image_model]
     tiny_vae = settings.tiny_vae.strip()
     # The tiny decoder is what makes the image stage usable on CPU; fetch it with the rest.

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bot.errors import ConfigError
+from core.errors import ConfigError
 
 SERVICE_LOCK = "kavi.lock"
 CHAIN_LOCK = "chain.lock"

@@ -26,15 +26,9 @@ from tenacity import (
     wait_random,
 )
 
-from bot.errors import (
-    DuplicatePost,
-    KaviError,
-    MaybeSent,
-    NotFoundError,
-    NotSent,
-    PublishError,
-    RateLimited,
-)
+from bot.publishers.errors import DuplicatePost, MaybeSent, NotSent, PublishError, RateLimited
+from core.errors import ConfigError, KaviError
+from storage.errors import NotFoundError
 from storage.models import PostState
 from storage.repository import (
     PostInfo,
@@ -53,8 +47,8 @@ from storage.repository import (
 )
 
 if TYPE_CHECKING:
-    from bot.artwork import Artwork
     from bot.publishers.base import Draft, PostResult, Publisher
+    from core.artwork import Artwork
     from storage.db import Database
     from storage.files import ImageStore
 
@@ -323,8 +317,6 @@ class Publishing:
         try:
             return self.publishers[platform]
         except KeyError:
-            from bot.errors import ConfigError
-
             raise ConfigError(
                 f"{platform} is not enabled: add it to PUBLISHERS (with its credentials) in .env"
             ) from None

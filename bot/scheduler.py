@@ -20,10 +20,10 @@ from datetime import UTC, date, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from bot.errors import ConfigError, KaviError
 from bot.health import HEARTBEAT_SECONDS, Heartbeat, this_host, write_heartbeat
 from bot.lock import DataDirBusy, DataDirLock, chain_lock, hold_service
 from bot.schedule import parse_cron
+from core.errors import ConfigError, KaviError
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler

@@ -12,12 +12,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.chain import Chain, ChainResult
-from bot.errors import ConfigError
 from bot.logs import RedactSecrets
 from bot.publishers.base import Publisher, get_publisher, missing_credentials
 from bot.publishers.preview import Draft, Preview, PreviewPublisher, write_preview
 from bot.publishing import Publishing, PublishOutcome, RetryRefused, settle_interrupted_posts
 from bot.settings import Settings
+from core.errors import ConfigError
 from storage.db import Database
 from storage.files import ImageStore, png_bytes
 from storage.models import PostState, RunStatus

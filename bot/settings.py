@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.errors import ConfigError
+from bot.schedule import check_once_a_day
+from core.errors import ConfigError
+from generators.mood.moods import MOOD_NAMES
 
 PUBLISHER_NAMES = ("twitter", "instagram")
 ENGINE_CHOICES = {
@@ -186,8 +188,6 @@ class Settings(BaseSettings):
     @field_validator("post_schedule")
     @classmethod
     def _cron(cls, value: str, info: ValidationInfo) -> str:
-        from bot.schedule import check_once_a_day
-
         # TZ is validated first; when it failed, its own error says so.
         check_once_a_day(value, info.data.get("tz", "UTC"))
         return value
@@ -208,8 +208,6 @@ class Settings(BaseSettings):
     @field_validator("moods")
     @classmethod
     def _moods(cls, value: list[str]) -> list[str]:
-        from generators.mood.moods import MOOD_NAMES
-
         unknown = [m for m in value if m not in MOOD_NAMES]
         if unknown:
             raise ValueError(f"unknown mood {unknown[0]!r}; choose from: {', '.join(MOOD_NAMES)}")
@@ -252,8 +250,6 @@ class Settings(BaseSettings):
 
     @property
     def enabled_moods(self) -> tuple[str, ...]:
-        from generators.mood.moods import MOOD_NAMES
-
         return tuple(self.moods) if self.moods else MOOD_NAMES
 
     @property

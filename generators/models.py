@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from bot.errors import ConfigError, GenerationError, KaviError
+from core.errors import ConfigError, KaviError
+from generators.errors import GenerationError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""A small registry of engines per stage, so settings can choose engines by name."""
+"""A small registry of engines per stage, so settings can choose engines by name.
+
+A leaf: each stage package (`generators.poem`, `.image`, `.mood`) registers its engines here
+when it is imported, so whoever chooses engines imports those packages (`bot/chain.py`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.errors import ConfigError
+from core.errors import ConfigError
 
 Stage = Literal["poem", "image", "mood"]
 STAGES: tuple[Stage, ...] = ("poem", "image", "mood")
@@ -61,7 +65,6 @@ def register(spec: EngineSpec) -> EngineSpec:
 
 def get_engine_spec(stage: Stage, name: str) -> EngineSpec:
     """Return the engine registered under `name` for `stage`, or raise UnknownEngineError."""
-    _load_builtin_engines()
     try:
         return _REGISTRY[stage][name]
     except KeyError:
@@ -73,7 +76,6 @@ def get_engine_spec(stage: Stage, name: str) -> EngineSpec:
 
 def engine_names(stage: Stage) -> list[str]:
     """Names of the engines registered for `stage`, offline engines first."""
-    _load_builtin_engines()
     specs = sorted(_REGISTRY[stage].values(), key=lambda s: (s.neural, s.name))
     return [s.name for s in specs]
 
@@ -81,18 +83,3 @@ def engine_names(stage: Stage) -> list[str]:
 def engines(stage: Stage) -> list[EngineSpec]:
     """Specs of the engines registered for `stage`, offline engines first."""
     return [_REGISTRY[stage][n] for n in engine_names(stage)]
-
-
-_loaded = False
-
-
-def _load_builtin_engines() -> None:
-    # Importing the stage packages registers their engines; done lazily so that the
-    # registry (and the CLI's --help) stays cheap to import.
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    import generators.image  # noqa: F401
-    import generators.mood  # noqa: F401
-    import generators.poem  # noqa: F401

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.errors import ConfigError, GenerationError
+from core.errors import ConfigError
+from generators.errors import GenerationError
 
 if TYPE_CHECKING:
     import torch

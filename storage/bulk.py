@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import insert, select
 
-from bot.artwork import Artwork
+from core.artwork import Artwork
 from storage.db import Database
 from storage.models import ArtworkRow, PostRow, PostState, RunRow, RunStatus
 

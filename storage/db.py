@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.errors import StorageError
+from storage.errors import StorageError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

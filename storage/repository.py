@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.artwork import Artwork
-from bot.errors import NotFoundError, StorageError
+from core.artwork import Artwork
 from storage.db import Database
+from storage.errors import NotFoundError, StorageError
 from storage.files import ImageStore, png_bytes, sha256_hex
 from storage.models import ArtworkRow, PostRow, PostState, RunRow, RunStatus, utcnow
 

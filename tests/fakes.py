@@ -28,10 +28,10 @@ import responses
 from instagrapi import exceptions as ig
 from PIL import Image
 
-from bot.artwork import Artwork
 from bot.captions import build_alt_text, build_caption
 from bot.publishers.base import Draft, PostResult
 from bot.settings import Settings, load_settings
+from core.artwork import Artwork
 from storage.db import Database
 from storage.files import ImageStore
 from storage.repository import store_artwork

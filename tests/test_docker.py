@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,16 @@ def test_dockerfile_targets_run_serve_as_a_non_root_user_with_a_health_check() -
         assert "DATA_DIR=/data" in body and "HF_HOME=/models" in body, stage
         assert 'VOLUME ["/data", "/models"]' in body, stage
     assert text.count('pip install --constraint constraints.txt ".[neural]"') == 2
+
+
+def test_both_images_copy_every_package_the_project_installs() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    for stage in ("cpu-build", "gpu-build"):
+        body = text.split(f" AS {stage}\n", 1)[1].split("\nFROM ", 1)[0]
+        missing = [p for p in packages if f"COPY {p} ./{p}\n" not in body]
+        assert not missing, f"{stage} does not copy {missing}"
 
 
 def test_dockerignore_keeps_secrets_and_data_out_of_the_image() -> None:

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pydantic import SecretStr
 
-from bot.errors import ConfigError
+from core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bot.artwork import Artwork
     from bot.settings import Settings
+    from core.artwork import Artwork
 
 ELLIPSIS = "\u2026"
 _MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from bot.errors import AuthError, MaybeSent, NotSent, PublishError, RateLimited
 from bot.publishers.base import (
     Draft,
     PostResult,
@@ -26,13 +25,14 @@ from bot.publishers.base import (
     hashtags_in,
     normalise_caption,
 )
+from bot.publishers.errors import AuthError, MaybeSent, NotSent, PublishError, RateLimited
 from storage.files import jpeg_bytes, write_atomic
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from bot.artwork import Artwork
     from bot.settings import Settings
+    from core.artwork import Artwork
 
 log = logging.getLogger(__name__)
 

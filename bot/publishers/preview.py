@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.artwork import Artwork
 from bot.publishers.base import Draft, Publisher
+from core.artwork import Artwork
 from storage.files import write_atomic
 
 __all__ = ["Draft", "Preview", "PreviewPublisher", "write_preview"]

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from bot.errors import AuthError, DuplicatePost, MaybeSent, NotSent, PublishError, RateLimited
 from bot.publishers.base import (
     Draft,
     PostResult,
@@ -30,12 +29,21 @@ from bot.publishers.base import (
     fit_caption,
     normalise_caption,
 )
+from bot.publishers.errors import (
+    AuthError,
+    DuplicatePost,
+    MaybeSent,
+    NotSent,
+    PublishError,
+    RateLimited,
+)
+from storage.files import jpeg_bytes
 
 if TYPE_CHECKING:
     import tweepy
 
-    from bot.artwork import Artwork
     from bot.settings import Settings
+    from core.artwork import Artwork
 
 log = logging.getLogger(__name__)
 
@@ -276,8 +284,6 @@ def _tighter_png(png: bytes) -> bytes:
 
 def _jpeg_within(png: bytes, limit: int) -> bytes:
     from PIL import Image
-
-    from storage.files import jpeg_bytes
 
     with Image.open(io.BytesIO(png)) as image:
         for quality in (92, 85, 75, 65, 50):

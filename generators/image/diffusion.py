@@ -7,8 +7,24 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 from generators.image.base import Painting
+from generators.image.quality import image_problem
+from generators.image.scene import scene_from_poem
+from generators.models import (
+    DEFAULT_IMAGE_MODEL,
+    DEFAULT_TINY_VAE,
+    TINY_VAE_OFF,
+    local_model_path,
+    weights_on_disk,
+)
+from generators.torch_runtime import (
+    cpu_generator,
+    dtype_name,
+    resolve_device,
+    resolve_dtype,
+    retry_on_oom,
+)
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -41,8 +57,6 @@ _LOCK = threading.RLock()
 
 def resolve_tiny_vae(tiny_vae: str | None, device: str) -> str | None:
     """Which tiny VAE to load: `auto` is TAESD on CPU when it is on disk; None is the full VAE."""
-    from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, weights_on_disk
-
     if tiny_vae is None or str(tiny_vae).strip().lower() in TINY_VAE_OFF:
         return None
     choice = str(tiny_vae).strip()
@@ -61,8 +75,6 @@ def load_text2image(
     model: str, *, device: str, dtype: str, tiny_vae: str | None, compile: bool = False
 ) -> Any:
     """The process-wide text-to-image pipeline for these settings, loading it on first use."""
-    from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype
-
     resolved_device = resolve_device(device)
     resolved_dtype = dtype_name(resolve_dtype(dtype, resolved_device))
     key = PipelineKey(
@@ -110,8 +122,6 @@ def clear_pipeline_cache() -> None:
 def _load_pipeline(key: PipelineKey) -> Any:
     import torch
     from diffusers import AutoencoderTiny, AutoPipelineForText2Image
-
-    from generators.models import local_model_path
 
     folder = local_model_path(key.model, kind="diffusion")
     dtype = getattr(torch, key.dtype)
@@ -216,8 +226,6 @@ class DiffusionPainter:
     @classmethod
     def from_options(cls, options: EngineOptions) -> DiffusionPainter:
         """Build from registry options (params: steps, guidance, tiny_vae, compile, ...)."""
-        from generators.models import DEFAULT_IMAGE_MODEL
-
         known = {
             "steps",
             "guidance",
@@ -254,18 +262,12 @@ class DiffusionPainter:
 
     def prompt_for(self, poem: Poem) -> str:
         """The text-to-image prompt: the poem's scene, then the art-style words."""
-        from generators.image.scene import scene_from_poem
-
         scene_prompt = scene_from_poem(poem).prompt
         return f"{scene_prompt}, {self.style_words}" if self.style_words else scene_prompt
 
     def paint(self, poem: Poem, *, size: int, seed: int) -> Painting:
         """Paint the poem at `size` px square; a black or blank image is redone on the next seed."""
         from PIL import Image as PILImage
-
-        from generators.image.quality import image_problem
-        from generators.image.scene import scene_from_poem
-        from generators.torch_runtime import retry_on_oom
 
         if not isinstance(size, int) or size < 8:
             raise ValueError(f"`size` must be an integer of at least 8 pixels, got {size!r}")
@@ -310,8 +312,6 @@ class DiffusionPainter:
 
     def _render(self, pipe: Any, prompt: str, side: int, seed: int) -> Image:
         import torch
-
-        from generators.torch_runtime import cpu_generator
 
         with torch.inference_mode():
             result = pipe(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageStat
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 
 # Modes a painter may hand on; anything else (e.g. "F", "I;16", "P") is a bug upstream.
 USABLE_MODES = frozenset({"RGB", "RGBA", "L"})

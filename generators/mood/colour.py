@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 
 if TYPE_CHECKING:
     from generators.mood.moods import Mood

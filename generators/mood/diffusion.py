@@ -7,8 +7,19 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
+from generators.image.diffusion import (
+    check_diffusion_arguments,
+    generation_resolution,
+    latent_multiple,
+    load_image2image,
+)
+from generators.image.quality import ensure_usable, image_problem
+from generators.models import DEFAULT_IMAGE_MODEL
 from generators.mood.base import Stylization
+from generators.mood.colour import transfer_to_mood
+from generators.mood.moods import pick_style_image
+from generators.torch_runtime import cpu_generator, retry_on_oom
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -44,8 +55,6 @@ class DiffusionStylist:
         resolution: int | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
-        from generators.image.diffusion import check_diffusion_arguments
-
         check_diffusion_arguments(model, steps, guidance, resolution, max_attempts)
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"`strength` must be between 0 and 1, got {strength}")
@@ -68,8 +77,6 @@ class DiffusionStylist:
     @classmethod
     def from_options(cls, options: EngineOptions) -> DiffusionStylist:
         """Build from registry options (params: strength, transfer_strength, steps, tiny_vae...)."""
-        from generators.models import DEFAULT_IMAGE_MODEL
-
         known = {
             "strength",
             "transfer_strength",
@@ -98,8 +105,6 @@ class DiffusionStylist:
 
     def pipeline(self) -> Any:
         """The resident img2img pipeline, built from the text-to-image pipeline's components."""
-        from generators.image.diffusion import load_image2image
-
         return load_image2image(
             self.model,
             device=self.device,
@@ -113,10 +118,6 @@ class DiffusionStylist:
     ) -> Stylization:
         """Repaint `image` in `mood` (skipped at strength 0), then transfer the mood's colours."""
         from PIL import Image as PILImage
-
-        from generators.image.quality import ensure_usable
-        from generators.mood.colour import transfer_to_mood
-        from generators.mood.moods import pick_style_image
 
         if not isinstance(image, PILImage.Image):
             raise ValueError(f"`image` must be a PIL image, got {type(image).__name__}")
@@ -140,10 +141,6 @@ class DiffusionStylist:
 
     def _repaint(self, image: Image, prompt: str, seed: int) -> Image:
         from PIL import Image as PILImage
-
-        from generators.image.diffusion import generation_resolution, latent_multiple
-        from generators.image.quality import image_problem
-        from generators.torch_runtime import retry_on_oom
 
         pipe = self.pipeline()
         side = generation_resolution(pipe, max(image.size), self.resolution)
@@ -174,9 +171,6 @@ class DiffusionStylist:
     ) -> Image:
         import torch
         from PIL import Image as PILImage
-
-        from generators.image.diffusion import latent_multiple
-        from generators.torch_runtime import cpu_generator
 
         multiple = latent_multiple(pipe)
         width, height = image.size

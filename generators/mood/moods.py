@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import ConfigError
+from core.errors import ConfigError
 
 STYLE_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 

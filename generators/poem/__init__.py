@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from generators.models import weights_on_disk
 from generators.registry import EngineOptions, EngineSpec, register
 
 
+# Each factory imports its engine's module when called: registering costs nothing, and
+# an engine nobody chose never loads (numpy, Pillow, the word bank, the neural code).
 def _grammar(options: EngineOptions) -> Any:
     from generators.poem.grammar import GrammarPoemWriter
 
@@ -20,8 +23,6 @@ def _llm(options: EngineOptions) -> Any:
 
 
 def _llm_weights(model: str) -> tuple[bool, str]:
-    from generators.models import weights_on_disk
-
     return weights_on_disk(model, kind="llm")
 
 

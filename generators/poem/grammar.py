@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 from generators.poem.base import Poem
 from generators.poem.syllables import HAIKU_PATTERN, count_line, haiku_problems
 from generators.poem.wordbank import (

@@ -10,8 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
+from generators.image.scene import scene_from_poem
+from generators.models import DEFAULT_POEM_MODEL, local_model_path
 from generators.poem.base import Poem
+from generators.poem.grammar import GrammarPoemWriter
+from generators.poem.syllables import haiku_problems
+from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype, seed_everything
 
 if TYPE_CHECKING:
     from generators.registry import EngineOptions
@@ -88,8 +93,6 @@ _MODELS_LOCK = threading.Lock()
 
 def _load(model: str, device: str, dtype_name: str) -> LoadedLM:
     """Load tokenizer and model once per process (keyed by folder, device, dtype)."""
-    from generators.models import local_model_path
-
     folder = local_model_path(model, kind="llm")
     key = (str(folder), device, dtype_name)
     with _MODELS_LOCK:
@@ -161,8 +164,6 @@ class LLMPoemWriter:
     @classmethod
     def from_options(cls, options: EngineOptions) -> LLMPoemWriter:
         """Build from registry options (max_attempts, fallback, max_new_tokens, temperature)."""
-        from generators.models import DEFAULT_POEM_MODEL
-
         params = options.checked_params(
             {"max_attempts", "fallback", "max_new_tokens", "temperature"}, "llm poem writer"
         )
@@ -178,16 +179,11 @@ class LLMPoemWriter:
 
     def load(self) -> LoadedLM:
         """The resident tokenizer and model this writer uses, loaded (offline) on first call."""
-        from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype
-
         device = resolve_device(self.device)
         return _load(self.model, device, dtype_name(resolve_dtype(self.dtype, device)))
 
     def write(self, *, seed: int) -> Poem:
         """Write a validated haiku; else GenerationError (or the grammar writer, if allowed)."""
-        from generators.poem.syllables import haiku_problems
-        from generators.torch_runtime import seed_everything
-
         loaded = self.load()
         prompt = build_prompt(loaded.tokenizer, seed=seed)
         last_problem = "no attempt made"
@@ -209,8 +205,6 @@ class LLMPoemWriter:
             f"(last: {last_problem})"
         )
         if self.fallback:
-            from generators.poem.grammar import GrammarPoemWriter
-
             log.warning("%s; falling back to the grammar writer", message)
             return GrammarPoemWriter().write(seed=seed)
         raise GenerationError(message)
@@ -236,8 +230,6 @@ class LLMPoemWriter:
         return str(tokenizer.decode(new_tokens, skip_special_tokens=True))
 
     def _poem(self, lines: tuple[str, str, str]) -> Poem:
-        from generators.image.scene import scene_from_poem
-
         draft = Poem(lines=lines, engine=self.name, model=self.model)
         scene = scene_from_poem(draft)
         weather = () if scene.weather == "clear" else (scene.weather,)

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from bot.chain import Chain, resolve_engine
-from bot.errors import ConfigError
 from bot.settings import load_settings
+from core.errors import ConfigError
 
 
 def test_auto_resolves_to_offline_engines_without_weights(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.lock import DataDirBusy, chain_lock, hold_chain, hold_service, service_lock
+from core.errors import ConfigError
 from tests.processes import READY_TIMEOUT
 
 

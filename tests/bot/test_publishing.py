@@ -11,13 +11,14 @@ import requests
 import responses
 from instagrapi import exceptions as ig
 
-from bot.artwork import Artwork
-from bot.errors import AuthError, ConfigError, MaybeSent, NotSent, RateLimited
 from bot.logs import RedactSecrets
 from bot.publishers.base import Draft, PostResult, Publisher
+from bot.publishers.errors import AuthError, MaybeSent, NotSent, RateLimited
 from bot.publishers.instagram import InstagramPublisher
 from bot.publishers.twitter import TwitterPublisher
 from bot.publishing import MAX_ATTEMPTS, Publishing, RetryRefused
+from core.artwork import Artwork
+from core.errors import ConfigError
 from storage.db import Database
 from storage.files import ImageStore
 from storage.models import PostState

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.schedule import check_once_a_day, parse_cron, times_a_day
+from core.errors import ConfigError
 
 
 def next_fire(expression: str, tz: str, after: datetime) -> datetime:

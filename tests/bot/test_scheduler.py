@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import ConfigError, GenerationError
 from bot.health import next_run_time, read_heartbeat
 from bot.lock import chain_lock, hold_service
 from bot.schedule import parse_cron
@@ -30,6 +29,8 @@ from bot.scheduler import (
     today_done,
 )
 from bot.settings import Settings, load_settings
+from core.errors import ConfigError
+from generators.errors import GenerationError
 from storage.db import Database
 from storage.models import ArtworkRow, PostRow, PostState, RunRow, RunStatus
 from storage.repository import finish_run, last_run, start_run

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
+from core.errors import ConfigError
 
 
 def test_defaults(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 from generators.mood.base import Stylist, Stylization
 from generators.mood.classic import ClassicStylist
 from generators.mood.moods import MOOD_NAMES, MOODS, pick_style_image

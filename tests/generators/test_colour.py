@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 from generators.mood.colour import (
     lab_statistics_of_image,
     lab_statistics_of_palette,

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 from generators.poem import grammar
 from generators.poem.base import Poem, PoemWriter
 from generators.poem.grammar import FUNCTION_WORDS, GrammarPoemWriter

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.errors import GenerationError
+from generators.errors import GenerationError
 from generators.image.quality import ensure_usable, image_problem
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.artwork import Artwork
+from core.artwork import Artwork
 from storage.bulk import ArchivedPost, ArchivedRun, insert_artworks, insert_posts, insert_runs
 from storage.db import Database
 from storage.models import PostState, RunStatus

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.errors import StorageError
 from storage.db import Database, alembic_config, make_engine, script_head
+from storage.errors import StorageError
 
 
 def _stored_revision(db: Database) -> str | None:

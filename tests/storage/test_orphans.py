@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from bot.artwork import Artwork
+from core.artwork import Artwork
 from storage.bulk import insert_artworks
 from storage.db import Database
 from storage.files import ImageStore, write_atomic

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.errors import NotFoundError
 from storage.db import Database
+from storage.errors import NotFoundError
 from storage.files import ImageStore
 from storage.models import PostState
 from storage.repository import (

@@ -9,9 +9,9 @@ from PIL import Image
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.artwork import Artwork
-from bot.errors import NotFoundError, StorageError
+from core.artwork import Artwork
 from storage.db import Database
+from storage.errors import NotFoundError, StorageError
 from storage.files import ImageStore, write_atomic
 from storage.models import PostRow, PostState, RunStatus
 from storage.repository import (

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.publishers import base
 from bot.publishers.base import (
     ELLIPSIS,
@@ -17,6 +16,7 @@ from bot.publishers.base import (
 )
 from bot.publishers.instagram import InstagramPublisher
 from bot.publishers.twitter import TwitterPublisher
+from core.errors import ConfigError
 from tests.fakes import fake_settings
 
 CAPTION = "line one\nline two\nline three\n\nmood line\nsignature\n\n#a #b #c #d #e #f #g"

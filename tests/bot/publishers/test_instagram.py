@@ -15,10 +15,10 @@ from instagrapi.mixins.challenge import ChallengeChoice
 from PIL import Image
 from requests.adapters import BaseAdapter
 
-from bot.artwork import Artwork
-from bot.errors import AuthError, MaybeSent, NotSent, PublishError, RateLimited
 from bot.publishers.base import Draft, hashtags_in
+from bot.publishers.errors import AuthError, MaybeSent, NotSent, PublishError, RateLimited
 from bot.publishers.instagram import TIMEOUT, InstagramPublisher, default_client, fit_image
+from core.artwork import Artwork
 from storage.db import Database
 from storage.files import ImageStore
 from tests.fakes import SECRETS, FakeInstagram, fake_settings, store_sample_artwork

@@ -14,11 +14,11 @@ import pytest
 import requests
 import responses
 
-from bot.artwork import Artwork
-from bot.errors import AuthError, DuplicatePost, MaybeSent, NotSent, RateLimited
 from bot.publishers import twitter
 from bot.publishers.base import Draft
+from bot.publishers.errors import AuthError, DuplicatePost, MaybeSent, NotSent, RateLimited
 from bot.publishers.twitter import TwitterPublisher, weighted_length
+from core.artwork import Artwork
 from storage.db import Database
 from storage.files import ImageStore
 from tests.fakes import (

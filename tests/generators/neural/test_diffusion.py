@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bot.errors import GenerationError  # noqa: E402
+from generators.errors import GenerationError  # noqa: E402
 from generators.image.diffusion import DiffusionPainter, load_text2image  # noqa: E402
 from generators.poem.base import Poem  # noqa: E402
 from generators.registry import EngineOptions  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bot.errors import GenerationError  # noqa: E402
+from generators.errors import GenerationError  # noqa: E402
 from generators.poem.llm import LLMPoemWriter, clean_poem_text  # noqa: E402
 from generators.registry import EngineOptions  # noqa: E402
 

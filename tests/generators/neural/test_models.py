@@ -12,7 +12,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from bot.errors import ConfigError  # noqa: E402
+# Importing a stage package registers its engines (the registry imports no stage).
+import generators.image  # noqa: E402, F401
+import generators.poem  # noqa: E402, F401
+from core.errors import ConfigError  # noqa: E402
 from generators.models import pull_models, weights_on_disk  # noqa: E402
 from generators.poem.llm import LLMPoemWriter  # noqa: E402
 from generators.registry import get_engine_spec  # noqa: E402

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bot.errors import ConfigError  # noqa: E402
+from core.errors import ConfigError  # noqa: E402
 from generators.torch_runtime import (  # noqa: E402
     cpu_supports_bf16,
     lower_resolution,

@@ -1,26 +1,12 @@
-"""Kavi's error hierarchy: every error the service raises on purpose derives from KaviError."""
+"""The errors a publisher raises; the publish state machine decides by their class.
+
+`NotSent` is retried, `MaybeSent` is reconciled by looking the post up (never re-sent), and
+every other `PublishError` fails the post with its message.
+"""
 
 from __future__ import annotations
 
-
-class KaviError(Exception):
-    """Base of every error Kavi raises on purpose."""
-
-
-class ConfigError(KaviError, ValueError):
-    """A setting or command-line value is invalid; the message names it and what is allowed."""
-
-
-class GenerationError(KaviError):
-    """A stage of the chain could not produce a valid result."""
-
-
-class StorageError(KaviError):
-    """The archive (database or image files) could not be read or written."""
-
-
-class NotFoundError(KaviError, LookupError):
-    """A requested artwork, post or run does not exist."""
+from core.errors import KaviError
 
 
 class PublishError(KaviError):
