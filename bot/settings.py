@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from generators.models import DEFAULT_IMAGE_MODEL, DEFAULT_POEM_MODEL
 
 PUBLISHER_NAMES = ("twitter", "instagram")
 ENGINE_CHOICES = {
@@ -21,8 +22,6 @@ ENGINE_CHOICES = {
     "image": ("auto", "procedural", "diffusion"),
     "mood": ("auto", "classic", "diffusion"),
 }
-DEFAULT_POEM_MODEL = "HuggingFaceTB/SmolLM2-360M-Instruct"
-DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
 DEFAULT_HASHTAGS = "#haiku #aiart #generativeart #poetry #kavi"
 
 Device = Literal["auto", "cuda", "cpu", "mps"]
