@@ -215,9 +215,10 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
     tiny_vae = str(models / "taesd") if config.tiny_vae else None
     started = time.perf_counter()
     if stage == "poem":
-        from generators.poem.llm import LLMPoemWriter, build_prompt
+        from generators.poem.llm import LLMPoemWriter, LLMPoemWriterOptions, build_prompt
 
-        writer = LLMPoemWriter(str(models / "lm"), device="cpu", dtype=config.dtype)
+        options = LLMPoemWriterOptions(str(models / "lm"), device="cpu", dtype=config.dtype)
+        writer = LLMPoemWriter(options)
         loaded = writer.load()
         result["load_s"] = round(time.perf_counter() - started, 3)
         prompt = build_prompt(loaded.tokenizer, seed=1)
@@ -246,8 +247,8 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         from PIL import Image
 
-        from generators.image.diffusion import DiffusionPainter
-        from generators.mood.diffusion import DiffusionStylist
+        from generators.image.diffusion import DiffusionPainter, DiffusionPainterOptions
+        from generators.mood.diffusion import DiffusionStylist, DiffusionStylistOptions
         from generators.mood.moods import get_mood
         from generators.poem.base import Poem
 
@@ -264,12 +265,12 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
             engine="bench",
         )
         if stage == "image":
-            engine: Any = DiffusionPainter(str(models / "sd"), **common)  # type: ignore[arg-type]
+            engine: Any = DiffusionPainter(DiffusionPainterOptions(str(models / "sd"), **common))  # type: ignore[arg-type]
 
             def run_at(side: int) -> None:
                 engine.paint(poem, size=side, seed=1)
         else:
-            engine = DiffusionStylist(str(models / "sd"), **common)  # type: ignore[arg-type]
+            engine = DiffusionStylist(DiffusionStylistOptions(str(models / "sd"), **common))  # type: ignore[arg-type]
             mood = get_mood("sadness")
 
             def run_at(side: int) -> None:

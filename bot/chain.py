@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 import time
@@ -17,8 +18,9 @@ from core.artwork import Artwork
 from core.errors import ConfigError
 from generators.errors import GenerationError
 from generators.image.quality import image_problem
+from generators.models import OptionError
 from generators.mood.moods import draw_mood, get_mood
-from generators.registry import EngineOptions, Stage, engines, get_engine_spec
+from generators.registry import EngineSpec, Stage, engines, get_engine_spec
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -50,13 +52,31 @@ class ChainResult:
     painting: Image
 
 
+# The setting (environment variable) that feeds each engine option of that name; an option
+# not listed keeps the engine's default. The stylist repaints with the image model.
+_MODEL_SETTINGS: dict[Stage, str] = {
+    "poem": "poem_model",
+    "image": "image_model",
+    "mood": "image_model",
+}
+_OPTION_SETTINGS: dict[str, str] = {
+    "device": "torch_device",
+    "dtype": "torch_dtype",
+    "steps": "image_steps",
+    "tiny_vae": "tiny_vae",
+    "compile": "torch_compile",
+    "strength": "style_strength",
+    "fallback": "poem_fallback",
+}
+_ENGINE_SETTINGS: dict[Stage, str] = {
+    "poem": "poem_engine",
+    "image": "image_engine",
+    "mood": "style_engine",
+}
+
+
 def _setting_for(stage: Stage, settings: Settings) -> tuple[str, str]:
-    if stage == "poem":
-        return settings.poem_engine, settings.poem_model
-    if stage == "image":
-        return settings.image_engine, settings.image_model
-    # The neural stylist repaints with the image model's own components.
-    return settings.style_engine, settings.image_model
+    return getattr(settings, _ENGINE_SETTINGS[stage]), getattr(settings, _MODEL_SETTINGS[stage])
 
 
 def missing_neural_packages() -> list[str]:
@@ -72,7 +92,7 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
             missing = missing_neural_packages()
             if missing:
                 raise ConfigError(
-                    f"{stage.upper() if stage != 'mood' else 'STYLE'}_ENGINE={requested} needs the "
+                    f"{_ENGINE_SETTINGS[stage].upper()}={requested} needs the "
                     f"neural extra ({', '.join(missing)} missing): pip install 'kavi[neural]'"
                 )
         return EngineChoice(
@@ -98,26 +118,17 @@ def resolve_engines(settings: Settings) -> dict[Stage, EngineChoice]:
     return {stage: resolve_engine(stage, settings) for stage in ("poem", "image", "mood")}
 
 
-def engine_options(choice: EngineChoice, settings: Settings) -> EngineOptions:
-    params: dict[str, Any] = {}
-    if choice.stage == "poem":
-        params = {"max_attempts": 6, "fallback": settings.poem_fallback}
-    elif choice.stage == "image":
-        params = {
-            "steps": settings.image_steps,
-            "tiny_vae": settings.tiny_vae,
-            "compile": settings.torch_compile,
-        }
-    else:
-        params = {
-            "strength": settings.style_strength,
-            "steps": settings.image_steps,
-            "tiny_vae": settings.tiny_vae,
-            "compile": settings.torch_compile,
-        }
-    return EngineOptions(
-        model=choice.model, device=settings.torch_device, dtype=settings.torch_dtype, params=params
-    )
+def engine_options(spec: EngineSpec, settings: Settings) -> Any:
+    """The engine's typed options, filled from settings and validated; errors name the variable."""
+    sources = {**_OPTION_SETTINGS, "model": _MODEL_SETTINGS[spec.stage]}
+    wanted = [f.name for f in dataclasses.fields(spec.options) if f.name in sources]
+    try:
+        return spec.options(**{name: getattr(settings, sources[name]) for name in wanted})
+    except OptionError as exc:
+        variable = sources.get(exc.option)
+        # Defaults are valid, so a bad option comes from a setting; still, never hide one.
+        problem = f"{variable.upper()}: {exc.problem}" if variable else f"{spec.name}: {exc}"
+        raise ConfigError(f"invalid configuration: {problem}") from None
 
 
 class Chain:
@@ -128,13 +139,15 @@ class Chain:
         self.choices = resolve_engines(settings)
         for choice in self.choices.values():
             log.info("stage %s uses engine %s (%s)", choice.stage, choice.name, choice.reason)
+        # Options are checked now, so a bad value stops the start, not the first post.
+        self.specs = {stage: get_engine_spec(stage, c.name) for stage, c in self.choices.items()}
+        self.options = {stage: engine_options(s, settings) for stage, s in self.specs.items()}
         self._engines: dict[Stage, Any] = {}
 
     def engine(self, stage: Stage) -> Any:
+        """The stage's engine, built on first use and kept warm."""
         if stage not in self._engines:
-            choice = self.choices[stage]
-            spec = get_engine_spec(stage, choice.name)
-            self._engines[stage] = spec.factory(engine_options(choice, self.settings))
+            self._engines[stage] = self.specs[stage].build(self.options[stage])
         return self._engines[stage]
 
     def run(self, *, seed: int, mood: str | None = None) -> ChainResult:

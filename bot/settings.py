@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.schedule import check_once_a_day
 from core.errors import ConfigError
+from generators.models import DEFAULT_IMAGE_MODEL, DEFAULT_POEM_MODEL
 from generators.mood.moods import MOOD_NAMES
 
 PUBLISHER_NAMES = ("twitter", "instagram")
@@ -23,8 +24,6 @@ ENGINE_CHOICES = {
     "image": ("auto", "procedural", "diffusion"),
     "mood": ("auto", "classic", "diffusion"),
 }
-DEFAULT_POEM_MODEL = "HuggingFaceTB/SmolLM2-360M-Instruct"
-DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
 DEFAULT_HASHTAGS = "#haiku #aiart #generativeart #poetry #kavi"
 
 Device = Literal["auto", "cuda", "cpu", "mps"]

@@ -10,8 +10,9 @@ import json
 import logging
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from core.errors import ConfigError, KaviError
 from generators.errors import GenerationError
@@ -39,6 +40,40 @@ _WEIGHTED_COMPONENTS = ("unet", "transformer", "vae", "text_encoder", "text_enco
 
 class ModelPullError(KaviError):
     """A model could not be fetched into the Hugging Face cache."""
+
+
+class OptionError(ValueError):
+    """An engine option holds a value the engine cannot use; `option` names the field."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        super().__init__(f"`{option}` {problem}")
+        self.option = option
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """What every neural engine is told: which weights, on which device, in which dtype."""
+
+    model: str
+    device: str = "auto"
+    dtype: str = "auto"
+
+    def __post_init__(self) -> None:
+        if not self.model or not self.model.strip():
+            raise OptionError("model", "must name a Hugging Face model id or a local folder")
+        object.__setattr__(self, "model", self.model.strip())
+
+
+OptionsT = TypeVar("OptionsT", bound=ModelOptions)
+
+
+class ModelEngine(Generic[OptionsT]):
+    """A neural engine: built from its typed options, it loads its model on first use."""
+
+    def __init__(self, options: OptionsT) -> None:
+        self.options = options
+        self.model = options.model
 
 
 def hub_cache_dir() -> Path:

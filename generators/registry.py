@@ -6,8 +6,9 @@ when it is imported, so whoever chooses engines imports those packages (`bot/cha
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from core.errors import ConfigError
@@ -21,37 +22,43 @@ class UnknownEngineError(ConfigError):
 
 
 @dataclass(frozen=True)
-class EngineOptions:
-    """Plain values an engine factory may use; offline engines ignore the neural ones."""
-
-    model: str | None = None
-    device: str = "auto"
-    dtype: str = "auto"
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def checked_params(self, known: set[str], engine: str) -> dict[str, Any]:
-        """The params, after refusing any the engine does not know (a typo must not pass)."""
-        unknown = set(self.params) - known
-        if unknown:
-            raise ValueError(f"unknown {engine} params: {', '.join(sorted(unknown))}")
-        return dict(self.params)
+class NoOptions:
+    """The options type of an engine that has none to set (the offline engines)."""
 
 
 @dataclass(frozen=True)
 class EngineSpec:
     """How to build one engine and what it needs.
 
-    `factory` builds the engine from EngineOptions (plain values, no settings object).
-    `neural` engines need model weights; `weights_available(model)` says whether they are
-    on disk and why (a reason that names the model), so `auto` can pick without downloading.
+    `engine` is "module:Class", imported only when the engine is built so that registering
+    stays cheap. `options` is the engine's typed options (a frozen dataclass that validates
+    itself); the caller fills it from settings once and `build` hands it to the engine.
+    Neural engines have `weights_available(model)`, which says whether the weights are on
+    disk and why (a reason that names the model), so `auto` can pick without downloading.
     """
 
     stage: Stage
     name: str
-    factory: Callable[[EngineOptions], Any]
-    neural: bool = False
+    engine: str
+    options: type = NoOptions
     weights_available: Callable[[str], tuple[bool, str]] | None = None
     description: str = ""
+
+    @property
+    def neural(self) -> bool:
+        """Whether the engine needs model weights (and the neural extra)."""
+        return self.weights_available is not None
+
+    def build(self, options: Any) -> Any:
+        """The engine, built from its typed options (an engine with NoOptions takes none)."""
+        if not isinstance(options, self.options):
+            raise TypeError(
+                f"the {self.stage} engine {self.name!r} takes {self.options.__name__}, "
+                f"got {type(options).__name__}"
+            )
+        module, _, name = self.engine.partition(":")
+        engine_class = getattr(importlib.import_module(module), name)
+        return engine_class() if self.options is NoOptions else engine_class(options)
 
 
 _REGISTRY: dict[Stage, dict[str, EngineSpec]] = {stage: {} for stage in STAGES}

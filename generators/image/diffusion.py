@@ -4,33 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from generators.errors import GenerationError
 from generators.image.base import Painting
-from generators.image.quality import image_problem
-from generators.image.scene import scene_from_poem
 from generators.models import (
     DEFAULT_IMAGE_MODEL,
     DEFAULT_TINY_VAE,
     TINY_VAE_OFF,
+    ModelEngine,
+    ModelOptions,
+    OptionError,
     local_model_path,
     weights_on_disk,
-)
-from generators.torch_runtime import (
-    cpu_generator,
-    dtype_name,
-    resolve_device,
-    resolve_dtype,
-    retry_on_oom,
 )
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
     from generators.poem.base import Poem
-    from generators.registry import EngineOptions
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +32,42 @@ DEFAULT_STEPS = 2
 DEFAULT_STYLE_WORDS = "ukiyo-e inspired painting, soft washes of colour, delicate brushwork, serene"
 # How many seeds a painter tries before giving up on black or blank output.
 DEFAULT_MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class DiffusionOptions(ModelOptions):
+    """What the painter and the stylist share: the image model and how to run it."""
+
+    model: str = DEFAULT_IMAGE_MODEL
+    steps: int = DEFAULT_STEPS
+    guidance: float = 0.0
+    # A tiny VAE's id or folder, `auto` (TAESD on CPU when on disk) or None for the full VAE.
+    tiny_vae: str | None = "auto"
+    compile: bool = False
+    resolution: int | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.steps <= 100:
+            raise OptionError("steps", f"must be between 1 and 100, got {self.steps}")
+        if self.guidance < 0:
+            raise OptionError("guidance", f"must be 0 or more, got {self.guidance}")
+        if self.resolution is not None and self.resolution < 8:
+            raise OptionError("resolution", f"must be at least 8 pixels, got {self.resolution}")
+        if self.max_attempts < 1:
+            raise OptionError("max_attempts", f"must be at least 1, got {self.max_attempts}")
+
+
+@dataclass(frozen=True)
+class DiffusionPainterOptions(DiffusionOptions):
+    """The diffusion painter's options: the shared ones and the art-style words."""
+
+    style_words: str = DEFAULT_STYLE_WORDS
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "style_words", self.style_words.strip())
 
 
 @dataclass(frozen=True)
@@ -71,21 +101,24 @@ def resolve_tiny_vae(tiny_vae: str | None, device: str) -> str | None:
     return None
 
 
-def load_text2image(
-    model: str, *, device: str, dtype: str, tiny_vae: str | None, compile: bool = False
-) -> Any:
-    """The process-wide text-to-image pipeline for these settings, loading it on first use."""
-    resolved_device = resolve_device(device)
-    resolved_dtype = dtype_name(resolve_dtype(dtype, resolved_device))
+def load_text2image(options: DiffusionOptions) -> Any:
+    """The process-wide text-to-image pipeline for these options, loading it on first use."""
+    from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype
+
+    resolved_device = resolve_device(options.device)
+    resolved_dtype = dtype_name(resolve_dtype(options.dtype, resolved_device))
     key = PipelineKey(
-        model.strip(), resolved_device, resolved_dtype, resolve_tiny_vae(tiny_vae, resolved_device)
+        options.model,
+        resolved_device,
+        resolved_dtype,
+        resolve_tiny_vae(options.tiny_vae, resolved_device),
     )
     with _LOCK:
         pipe = _PIPELINES.get(key)
         if pipe is None:
             pipe = _load_pipeline(key)
             _PIPELINES[key] = pipe
-        if compile and not getattr(pipe, "_kavi_compiled", False):
+        if options.compile and not getattr(pipe, "_kavi_compiled", False):
             import torch
 
             pipe.unet = torch.compile(pipe.unet)
@@ -93,15 +126,11 @@ def load_text2image(
         return pipe
 
 
-def load_image2image(
-    model: str, *, device: str, dtype: str, tiny_vae: str | None, compile: bool = False
-) -> Any:
+def load_image2image(options: DiffusionOptions) -> Any:
     """An img2img pipeline sharing the text-to-image pipeline's components (no second copy)."""
     from diffusers import AutoPipelineForImage2Image
 
-    text2image = load_text2image(
-        model, device=device, dtype=dtype, tiny_vae=tiny_vae, compile=compile
-    )
+    text2image = load_text2image(options)
     with _LOCK:
         key = next(k for k, v in _PIPELINES.items() if v is text2image)
         pipe = _IMG2IMG.get(key)
@@ -176,129 +205,84 @@ def latent_multiple(pipe: Any) -> int:
     return int(pipe.vae_scale_factor) * 2**levels
 
 
-def check_diffusion_arguments(
-    model: str, steps: int, guidance: float, resolution: int | None, max_attempts: int
-) -> None:
-    """Validate the arguments the painter and the stylist share; raise ValueError naming one."""
-    if not model or not str(model).strip():
-        raise ValueError("`model` must name a Hugging Face model id or a local folder")
-    if not 1 <= steps <= 100:
-        raise ValueError(f"`steps` must be between 1 and 100, got {steps}")
-    if guidance < 0:
-        raise ValueError(f"`guidance` must be 0 or more, got {guidance}")
-    if resolution is not None and resolution < 8:
-        raise ValueError(f"`resolution` must be at least 8 pixels, got {resolution}")
-    if max_attempts < 1:
-        raise ValueError(f"`max_attempts` must be at least 1, got {max_attempts}")
+def render_usable(
+    render: Callable[[int, int], Image],
+    pipe: Any,
+    *,
+    resolution: int,
+    seed: int,
+    options: DiffusionOptions,
+    what: str,
+) -> Image:
+    """`render(side, seed)` on seed, seed + 1, ... until an image is neither black nor blank.
+
+    Each attempt renders smaller on an out-of-memory error (`retry_on_oom`); after
+    `options.max_attempts` unusable images, GenerationError names the last problem.
+    """
+    from generators.image.quality import image_problem
+    from generators.torch_runtime import retry_on_oom
+
+    problem = "no attempt made"
+    for attempt_seed in range(seed, seed + options.max_attempts):
+        image = retry_on_oom(
+            lambda side, s=attempt_seed: render(side, s),  # type: ignore[misc]
+            resolution=resolution,
+            device=str(pipe.device),
+            what=what,
+            multiple=latent_multiple(pipe),
+        )
+        found = image_problem(image)
+        if found is None:
+            return image
+        problem = found
+        log.warning(
+            "%s: the image for seed %d was rejected (%s); trying seed %d",
+            what,
+            attempt_seed,
+            problem,
+            attempt_seed + 1,
+        )
+    raise GenerationError(
+        f"{what}: the {options.model} model made no usable image in {options.max_attempts} seeds "
+        f"(last: {problem})"
+    )
 
 
-class DiffusionPainter:
+class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
     """Paints the poem's scene with a diffusers text-to-image model, seeded, checked for blanks."""
 
     name = "diffusion"
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        device: str = "auto",
-        dtype: str = "auto",
-        steps: int = DEFAULT_STEPS,
-        guidance: float = 0.0,
-        tiny_vae: str | None = "auto",
-        compile: bool = False,
-        style_words: str = DEFAULT_STYLE_WORDS,
-        resolution: int | None = None,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    ) -> None:
-        check_diffusion_arguments(model, steps, guidance, resolution, max_attempts)
-        self.model = str(model).strip()
-        self.device = device
-        self.dtype = dtype
-        self.steps = steps
-        self.guidance = guidance
-        self.tiny_vae = tiny_vae
-        self.compile = compile
-        self.style_words = style_words.strip()
-        self.resolution = resolution
-        self.max_attempts = max_attempts
-
-    @classmethod
-    def from_options(cls, options: EngineOptions) -> DiffusionPainter:
-        """Build from registry options (params: steps, guidance, tiny_vae, compile, ...)."""
-        known = {
-            "steps",
-            "guidance",
-            "tiny_vae",
-            "compile",
-            "style_words",
-            "resolution",
-            "max_attempts",
-        }
-        params = options.checked_params(known, "diffusion painter")
-        resolution = params.get("resolution")
-        return cls(
-            options.model or DEFAULT_IMAGE_MODEL,
-            device=options.device,
-            dtype=options.dtype,
-            steps=int(params.get("steps", DEFAULT_STEPS)),
-            guidance=float(params.get("guidance", 0.0)),
-            tiny_vae=params.get("tiny_vae", "auto"),
-            compile=bool(params.get("compile", False)),
-            style_words=str(params.get("style_words", DEFAULT_STYLE_WORDS)),
-            resolution=int(resolution) if resolution is not None else None,
-            max_attempts=int(params.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
-        )
-
     def pipeline(self) -> Any:
         """The resident text-to-image pipeline this painter uses (loaded on first call)."""
-        return load_text2image(
-            self.model,
-            device=self.device,
-            dtype=self.dtype,
-            tiny_vae=self.tiny_vae,
-            compile=self.compile,
-        )
+        return load_text2image(self.options)
 
     def prompt_for(self, poem: Poem) -> str:
         """The text-to-image prompt: the poem's scene, then the art-style words."""
+        from generators.image.scene import scene_from_poem
+
         scene_prompt = scene_from_poem(poem).prompt
-        return f"{scene_prompt}, {self.style_words}" if self.style_words else scene_prompt
+        style_words = self.options.style_words
+        return f"{scene_prompt}, {style_words}" if style_words else scene_prompt
 
     def paint(self, poem: Poem, *, size: int, seed: int) -> Painting:
         """Paint the poem at `size` px square; a black or blank image is redone on the next seed."""
         from PIL import Image as PILImage
 
+        from generators.image.scene import scene_from_poem
+
         if not isinstance(size, int) or size < 8:
             raise ValueError(f"`size` must be an integer of at least 8 pixels, got {size!r}")
         pipe = self.pipeline()
         prompt = self.prompt_for(poem)
-        resolution = generation_resolution(pipe, size, self.resolution)
-        problem = "no attempt made"
-        for attempt in range(self.max_attempts):
-            attempt_seed = seed + attempt
-            image = retry_on_oom(
-                lambda side, s=attempt_seed: self._render(pipe, prompt, side, s),  # type: ignore[misc]
-                resolution=resolution,
-                device=str(pipe.device),
-                what="the diffusion painter",
-                multiple=latent_multiple(pipe),
-            )
-            found = image_problem(image)
-            if found is None:
-                break
-            problem = found
-            log.warning(
-                "diffusion image for seed %d rejected (%s); trying seed %d",
-                attempt_seed,
-                problem,
-                attempt_seed + 1,
-            )
-        else:
-            raise GenerationError(
-                f"the {self.model} model made no usable image in {self.max_attempts} seeds "
-                f"(last: {problem})"
-            )
+        image = render_usable(
+            lambda side, attempt_seed: self._render(pipe, prompt, side, attempt_seed),
+            pipe,
+            resolution=generation_resolution(pipe, size, self.options.resolution),
+            seed=seed,
+            options=self.options,
+            what="the diffusion painter",
+        )
         image = image.convert("RGB")
         if image.size != (size, size):
             image = image.resize((size, size), PILImage.Resampling.LANCZOS)
@@ -313,11 +297,13 @@ class DiffusionPainter:
     def _render(self, pipe: Any, prompt: str, side: int, seed: int) -> Image:
         import torch
 
+        from generators.torch_runtime import cpu_generator
+
         with torch.inference_mode():
             result = pipe(
                 prompt=prompt,
-                num_inference_steps=self.steps,
-                guidance_scale=self.guidance,
+                num_inference_steps=self.options.steps,
+                guidance_scale=self.options.guidance,
                 height=side,
                 width=side,
                 generator=cpu_generator(seed),

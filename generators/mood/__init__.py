@@ -2,42 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 from generators.models import weights_on_disk
-from generators.registry import EngineOptions, EngineSpec, register
-
-
-# Each factory imports its engine's module when called: registering costs nothing, and
-# an engine nobody chose never loads (numpy, Pillow, the word bank, the neural code).
-def _classic(options: EngineOptions) -> Any:
-    from generators.mood.classic import ClassicStylist
-
-    return ClassicStylist()
-
-
-def _diffusion(options: EngineOptions) -> Any:
-    from generators.mood.diffusion import DiffusionStylist
-
-    return DiffusionStylist.from_options(options)
-
-
-def _diffusion_weights(model: str) -> tuple[bool, str]:
-    return weights_on_disk(model, kind="diffusion")
-
+from generators.mood.diffusion import DiffusionStylistOptions
+from generators.registry import EngineSpec, register
 
 register(
     EngineSpec(
-        "mood", "classic", _classic, description="LAB colour transfer, painterly filter, canvas"
+        "mood",
+        "classic",
+        "generators.mood.classic:ClassicStylist",
+        description="LAB colour transfer, painterly filter, canvas",
     )
 )
 register(
     EngineSpec(
         "mood",
         "diffusion",
-        _diffusion,
-        neural=True,
-        weights_available=_diffusion_weights,
-        description="img2img repaint with the mood's prompt, then colour transfer",
+        "generators.mood.diffusion:DiffusionStylist",
+        DiffusionStylistOptions,
+        partial(weights_on_disk, kind="diffusion"),
+        "img2img repaint with the mood's prompt, then colour transfer",
     )
 )

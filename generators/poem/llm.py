@@ -8,18 +8,17 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from generators.errors import GenerationError
-from generators.image.scene import scene_from_poem
-from generators.models import DEFAULT_POEM_MODEL, local_model_path
+from generators.models import (
+    DEFAULT_POEM_MODEL,
+    ModelEngine,
+    ModelOptions,
+    OptionError,
+    local_model_path,
+)
 from generators.poem.base import Poem
-from generators.poem.grammar import GrammarPoemWriter
-from generators.poem.syllables import haiku_problems
-from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype, seed_everything
-
-if TYPE_CHECKING:
-    from generators.registry import EngineOptions
 
 log = logging.getLogger(__name__)
 
@@ -129,65 +128,48 @@ def clear_model_cache() -> None:
         _MODELS.clear()
 
 
-class LLMPoemWriter:
+@dataclass(frozen=True)
+class LLMPoemWriterOptions(ModelOptions):
+    """The llm writer's options: the language model, its sampling, and what to do on failure."""
+
+    model: str = DEFAULT_POEM_MODEL
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    # After max_attempts invalid haiku, write one with the grammar writer instead of failing.
+    fallback: bool = False
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    temperature: float = DEFAULT_TEMPERATURE
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max_attempts < 1:
+            raise OptionError("max_attempts", f"must be at least 1, got {self.max_attempts}")
+        if self.max_new_tokens < 8:
+            raise OptionError("max_new_tokens", f"must be at least 8, got {self.max_new_tokens}")
+        if not 0.0 < self.temperature <= 5.0:
+            raise OptionError("temperature", f"must be in (0, 5], got {self.temperature}")
+
+
+class LLMPoemWriter(ModelEngine[LLMPoemWriterOptions]):
     """Writes a haiku with a causal LM, retrying with fresh seeds until the counter says 5-7-5."""
 
     name = "llm"
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        device: str = "auto",
-        dtype: str = "auto",
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        fallback: bool = False,
-        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-        temperature: float = DEFAULT_TEMPERATURE,
-    ) -> None:
-        if not model or not str(model).strip():
-            raise ValueError("`model` must name a Hugging Face model id or a local folder")
-        if max_attempts < 1:
-            raise ValueError(f"`max_attempts` must be at least 1, got {max_attempts}")
-        if max_new_tokens < 8:
-            raise ValueError(f"`max_new_tokens` must be at least 8, got {max_new_tokens}")
-        if not 0.0 < temperature <= 5.0:
-            raise ValueError(f"`temperature` must be in (0, 5], got {temperature}")
-        self.model = str(model).strip()
-        self.device = device
-        self.dtype = dtype
-        self.max_attempts = max_attempts
-        self.fallback = fallback
-        self.max_new_tokens = max_new_tokens
-        self.temperature = temperature
-
-    @classmethod
-    def from_options(cls, options: EngineOptions) -> LLMPoemWriter:
-        """Build from registry options (max_attempts, fallback, max_new_tokens, temperature)."""
-        params = options.checked_params(
-            {"max_attempts", "fallback", "max_new_tokens", "temperature"}, "llm poem writer"
-        )
-        return cls(
-            options.model or DEFAULT_POEM_MODEL,
-            device=options.device,
-            dtype=options.dtype,
-            max_attempts=int(params.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
-            fallback=bool(params.get("fallback", False)),
-            max_new_tokens=int(params.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)),
-            temperature=float(params.get("temperature", DEFAULT_TEMPERATURE)),
-        )
-
     def load(self) -> LoadedLM:
         """The resident tokenizer and model this writer uses, loaded (offline) on first call."""
-        device = resolve_device(self.device)
-        return _load(self.model, device, dtype_name(resolve_dtype(self.dtype, device)))
+        from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype
+
+        device = resolve_device(self.options.device)
+        return _load(self.model, device, dtype_name(resolve_dtype(self.options.dtype, device)))
 
     def write(self, *, seed: int) -> Poem:
         """Write a validated haiku; else GenerationError (or the grammar writer, if allowed)."""
+        from generators.poem.syllables import haiku_problems
+        from generators.torch_runtime import seed_everything
+
         loaded = self.load()
         prompt = build_prompt(loaded.tokenizer, seed=seed)
         last_problem = "no attempt made"
-        for attempt in range(self.max_attempts):
+        for attempt in range(self.options.max_attempts):
             seed_everything(seed * 1009 + attempt)
             reply = self._generate(loaded, prompt)
             lines = clean_poem_text(reply)
@@ -199,12 +181,19 @@ class LLMPoemWriter:
             if not problems:
                 return self._poem(tuple(lines))  # type: ignore[arg-type]
             last_problem = "; ".join(problems)
-            log.info("llm attempt %d/%d rejected: %s", attempt + 1, self.max_attempts, last_problem)
+            log.info(
+                "llm attempt %d/%d rejected: %s",
+                attempt + 1,
+                self.options.max_attempts,
+                last_problem,
+            )
         message = (
-            f"the {self.model} model wrote no valid 5-7-5 haiku in {self.max_attempts} attempts "
-            f"(last: {last_problem})"
+            f"the {self.model} model wrote no valid 5-7-5 haiku in "
+            f"{self.options.max_attempts} attempts (last: {last_problem})"
         )
-        if self.fallback:
+        if self.options.fallback:
+            from generators.poem.grammar import GrammarPoemWriter
+
             log.warning("%s; falling back to the grammar writer", message)
             return GrammarPoemWriter().write(seed=seed)
         raise GenerationError(message)
@@ -221,15 +210,17 @@ class LLMPoemWriter:
             output = loaded.model.generate(
                 **inputs,
                 do_sample=True,
-                temperature=self.temperature,
+                temperature=self.options.temperature,
                 top_p=0.95,
-                max_new_tokens=self.max_new_tokens,
+                max_new_tokens=self.options.max_new_tokens,
                 pad_token_id=pad_id,
             )
         new_tokens = output[0, inputs["input_ids"].shape[-1] :]
         return str(tokenizer.decode(new_tokens, skip_special_tokens=True))
 
     def _poem(self, lines: tuple[str, str, str]) -> Poem:
+        from generators.image.scene import scene_from_poem
+
         draft = Poem(lines=lines, engine=self.name, model=self.model)
         scene = scene_from_poem(draft)
         weather = () if scene.weather == "clear" else (scene.weather,)

@@ -11,9 +11,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from generators.errors import GenerationError  # noqa: E402
-from generators.image.diffusion import DiffusionPainter, load_text2image  # noqa: E402
+from generators.image.diffusion import (  # noqa: E402
+    DiffusionOptions,
+    DiffusionPainter,
+    DiffusionPainterOptions,
+    load_text2image,
+)
 from generators.poem.base import Poem  # noqa: E402
-from generators.registry import EngineOptions  # noqa: E402
 from tests.generators.neural.conftest import put_in_hub_cache  # noqa: E402
 
 pytestmark = pytest.mark.neural
@@ -27,7 +31,9 @@ POEM = Poem(
 
 def _painter(folder: Path, **kwargs: Any) -> DiffusionPainter:
     kwargs.setdefault("tiny_vae", None)
-    return DiffusionPainter(str(folder), device="cpu", dtype="float32", **kwargs)
+    return DiffusionPainter(
+        DiffusionPainterOptions(str(folder), device="cpu", dtype="float32", **kwargs)
+    )
 
 
 class DecoderOutputs:
@@ -59,7 +65,7 @@ def test_paints_a_seeded_image_at_the_requested_size(tiny_sd: Path) -> None:
     assert first.image.tobytes() == again.image.tobytes()
     assert first.image.tobytes() != other.image.tobytes()
     assert (first.engine, first.model) == ("diffusion", str(tiny_sd))
-    assert "moon" in first.prompt and painter.style_words in first.prompt
+    assert "moon" in first.prompt and painter.options.style_words in first.prompt
     assert first.description
 
 
@@ -124,19 +130,21 @@ def test_tiny_vae_auto_uses_taesd_only_when_on_disk(
 
 def test_pipeline_is_loaded_once(tiny_sd: Path) -> None:
     one = _painter(tiny_sd).pipeline()
-    two = load_text2image(str(tiny_sd), device="cpu", dtype="float32", tiny_vae="none")
+    two = load_text2image(
+        DiffusionOptions(str(tiny_sd), device="cpu", dtype="float32", tiny_vae="none")
+    )
     assert one is two
 
 
 def test_options_and_arguments_are_validated(tiny_sd: Path) -> None:
-    painter = DiffusionPainter.from_options(
-        EngineOptions(model=str(tiny_sd), params={"steps": 1, "tiny_vae": None, "compile": False})
+    painter = DiffusionPainter(
+        DiffusionPainterOptions(model=str(tiny_sd), steps=1, tiny_vae=None, compile=False)
     )
-    assert painter.steps == 1
+    assert painter.options.steps == 1
     with pytest.raises(ValueError, match="steps"):
-        DiffusionPainter.from_options(EngineOptions(model="x", params={"steps": 0}))
-    with pytest.raises(ValueError, match="unknown diffusion painter params: strength"):
-        DiffusionPainter.from_options(EngineOptions(model="x", params={"strength": 0.5}))
+        DiffusionPainterOptions(model="x", steps=0)
+    with pytest.raises(TypeError, match="strength"):
+        DiffusionPainterOptions(model="x", strength=0.5)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="`size`"):
         painter.paint(POEM, size=0, seed=1)
 

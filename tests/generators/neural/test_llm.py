@@ -10,8 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from generators.errors import GenerationError  # noqa: E402
-from generators.poem.llm import LLMPoemWriter, clean_poem_text  # noqa: E402
-from generators.registry import EngineOptions  # noqa: E402
+from generators.poem.llm import LLMPoemWriter, LLMPoemWriterOptions, clean_poem_text  # noqa: E402
 
 pytestmark = pytest.mark.neural
 
@@ -36,7 +35,7 @@ class ScriptedGenerate:
 
 
 def _writer(folder: Path, **kwargs: Any) -> LLMPoemWriter:
-    return LLMPoemWriter(str(folder), device="cpu", dtype="float32", **kwargs)
+    return LLMPoemWriter(LLMPoemWriterOptions(str(folder), device="cpu", dtype="float32", **kwargs))
 
 
 def _script(
@@ -115,17 +114,18 @@ def test_sampling_is_seeded(tiny_plain_lm: Path) -> None:
 
 
 def test_options_are_validated(tiny_chat_lm: Path) -> None:
-    options = EngineOptions(model=str(tiny_chat_lm), params={"max_attempts": 2, "fallback": True})
-    writer = LLMPoemWriter.from_options(options)
-    assert (writer.max_attempts, writer.fallback) == (2, True)
+    writer = LLMPoemWriter(
+        LLMPoemWriterOptions(model=str(tiny_chat_lm), max_attempts=2, fallback=True)
+    )
+    assert (writer.options.max_attempts, writer.options.fallback) == (2, True)
     with pytest.raises(ValueError, match="max_attempts"):
-        LLMPoemWriter.from_options(EngineOptions(model="x", params={"max_attempts": 0}))
-    with pytest.raises(ValueError, match="bogus"):
-        LLMPoemWriter.from_options(EngineOptions(model="x", params={"bogus": 1}))
+        LLMPoemWriterOptions(model="x", max_attempts=0)
+    with pytest.raises(TypeError, match="bogus"):
+        LLMPoemWriterOptions(model="x", bogus=1)  # type: ignore[call-arg]
 
 
 def test_missing_weights_fail_without_downloading() -> None:
-    writer = LLMPoemWriter("kavi-test/not-pulled", device="cpu")
+    writer = LLMPoemWriter(LLMPoemWriterOptions("kavi-test/not-pulled", device="cpu"))
     with pytest.raises(GenerationError, match="models pull"):
         writer.write(seed=1)
 

@@ -17,7 +17,7 @@ import generators.image  # noqa: E402, F401
 import generators.poem  # noqa: E402, F401
 from core.errors import ConfigError  # noqa: E402
 from generators.models import pull_models, weights_on_disk  # noqa: E402
-from generators.poem.llm import LLMPoemWriter  # noqa: E402
+from generators.poem.llm import LLMPoemWriter, LLMPoemWriterOptions  # noqa: E402
 from generators.registry import get_engine_spec  # noqa: E402
 from tests.generators.neural.conftest import put_in_hub_cache  # noqa: E402
 
@@ -69,7 +69,8 @@ def test_auto_resolution_follows_weights(tiny_chat_lm: Path, tmp_path: Path) -> 
 
 def test_writer_loads_a_cached_hub_model_offline(tiny_chat_lm: Path, tmp_path: Path) -> None:
     put_in_hub_cache(tiny_chat_lm, "kavi-test/tiny-lm", tmp_path / "hf-home")
-    loaded = LLMPoemWriter("kavi-test/tiny-lm", device="cpu", dtype="float32").load()
+    options = LLMPoemWriterOptions("kavi-test/tiny-lm", device="cpu", dtype="float32")
+    loaded = LLMPoemWriter(options).load()
     assert loaded.model.config.num_hidden_layers == 2
 
 

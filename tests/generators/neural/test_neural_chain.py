@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 
 from bot.cli import main  # noqa: E402
 from generators.image.diffusion import clear_pipeline_cache  # noqa: E402
-from generators.poem.llm import LLMPoemWriter, clear_model_cache  # noqa: E402
+from generators.poem.llm import LLMPoemWriter, LLMPoemWriterOptions, clear_model_cache  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.repository import get_artwork  # noqa: E402
 from tests.generators.neural.conftest import put_in_hub_cache  # noqa: E402
@@ -58,7 +58,7 @@ def test_named_neural_engines_make_a_stored_artwork_and_preview(
     monkeypatch.setenv("IMAGE_MODEL", str(tiny_sd))
     # A random tiny LM never writes 5-7-5: script its `generate` on the very model the CLI loads.
     _script(
-        LLMPoemWriter(str(tiny_chat_lm), device="cpu", dtype="float32"),
+        LLMPoemWriter(LLMPoemWriterOptions(str(tiny_chat_lm), device="cpu", dtype="float32")),
         ["\n".join(VALID)],
         monkeypatch,
     )

@@ -10,10 +10,9 @@ pytest.importorskip("torch")
 
 from PIL import Image  # noqa: E402
 
-from generators.image.diffusion import load_text2image  # noqa: E402
-from generators.mood.diffusion import DiffusionStylist  # noqa: E402
+from generators.image.diffusion import DiffusionOptions, load_text2image  # noqa: E402
+from generators.mood.diffusion import DiffusionStylist, DiffusionStylistOptions  # noqa: E402
 from generators.mood.moods import get_mood  # noqa: E402
-from generators.registry import EngineOptions  # noqa: E402
 
 pytestmark = pytest.mark.neural
 
@@ -25,7 +24,14 @@ def _picture(size: tuple[int, int]) -> Image.Image:
 
 
 def _stylist(folder: Path, **kwargs: object) -> DiffusionStylist:
-    return DiffusionStylist(str(folder), device="cpu", dtype="float32", tiny_vae=None, **kwargs)  # type: ignore[arg-type]
+    options = DiffusionStylistOptions(
+        str(folder),
+        device="cpu",
+        dtype="float32",
+        tiny_vae=None,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return DiffusionStylist(options)
 
 
 def test_img2img_then_colour_transfer(tiny_sd: Path) -> None:
@@ -41,7 +47,9 @@ def test_img2img_then_colour_transfer(tiny_sd: Path) -> None:
 
 
 def test_shares_the_text_to_image_components(tiny_sd: Path) -> None:
-    text2image = load_text2image(str(tiny_sd), device="cpu", dtype="float32", tiny_vae=None)
+    text2image = load_text2image(
+        DiffusionOptions(str(tiny_sd), device="cpu", dtype="float32", tiny_vae=None)
+    )
     img2img = _stylist(tiny_sd).pipeline()
     assert img2img is not text2image
     assert img2img.unet is text2image.unet and img2img.vae is text2image.vae
@@ -67,6 +75,6 @@ def test_strength_zero_is_colour_transfer_only() -> None:
 
 def test_strength_is_validated() -> None:
     with pytest.raises(ValueError, match="`strength` must be between 0 and 1, got 1.5"):
-        DiffusionStylist.from_options(EngineOptions(model="x", params={"strength": 1.5}))
+        DiffusionStylistOptions(model="x", strength=1.5)
     with pytest.raises(ValueError, match="transfer_strength"):
-        DiffusionStylist("x", transfer_strength=-0.1)
+        DiffusionStylistOptions("x", transfer_strength=-0.1)
