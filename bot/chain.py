@@ -9,18 +9,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-# Importing a stage package registers its engines, which the chain chooses from by name.
-import generators.image  # noqa: F401
-import generators.mood  # noqa: F401
-import generators.poem  # noqa: F401
 from bot.captions import build_alt_text, build_caption
 from core.artwork import Artwork
 from core.errors import ConfigError
+from generators.catalog import EngineSpec, Stage, engines, get_engine_spec
 from generators.errors import GenerationError
 from generators.image.quality import image_problem
 from generators.models import OptionError
 from generators.mood.moods import draw_mood, get_mood
-from generators.registry import EngineSpec, Stage, engines, get_engine_spec
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from bot.lock import POST_NOW_WAIT_SECONDS, chain_lock, hold_chain
 from bot.logs import RedactSecrets, configure_logging
+from bot.publishers.factory import missing_credentials
+from bot.publishers.registry import RegisteredNames, publisher_label, publisher_names
 from bot.schedule import parse_cron
 from core.errors import ConfigError, KaviError
 from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, pull_models
@@ -86,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("id", type=int, help="artwork id (see status or history)")
     retry.add_argument(
         "--platform",
-        choices=("twitter", "instagram"),
+        choices=RegisteredNames(),
         help="only this platform (default: every enabled one)",
     )
     retry.add_argument(
@@ -383,7 +385,7 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
             f"Last run:  #{run.id} ({kind}) {run.started_at.astimezone(zone):%Y-%m-%d %H:%M %Z}: "
             f"{run.status.value}{artwork}{error}"
         )
-    print(f"Publishers: {', '.join(settings.publishers) or 'none enabled (set PUBLISHERS)'}")
+    print(f"Publishers: {_publishers_line(settings)}")
     if busy:
         print(f"Busy:      {busy}")
     for line in settled:
@@ -425,6 +427,18 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
             "(or --limit N)"
         )
     return EXIT_OK
+
+
+def _publishers_line(settings: Settings) -> str:
+    """The enabled publishers, by name and label, each with the variables it still needs."""
+    if not settings.publishers:
+        return f"none enabled (set PUBLISHERS to any of: {', '.join(publisher_names())})"
+    parts = []
+    for name in settings.publishers:
+        missing = missing_credentials(name, settings)
+        note = f"; not ready: set {', '.join(missing)}" if missing else ""
+        parts.append(f"{name} ({publisher_label(name)}{note})")
+    return ", ".join(parts)
 
 
 def _settle_if_idle(kavi: Kavi) -> tuple[str | None, list[str]]:

@@ -27,6 +27,7 @@ from tenacity import (
 )
 
 from bot.publishers.errors import DuplicatePost, MaybeSent, NotSent, PublishError, RateLimited
+from bot.publishers.registry import publisher_label
 from core.errors import ConfigError, KaviError
 from storage.errors import NotFoundError
 from storage.models import PostState
@@ -61,7 +62,6 @@ MAX_WAIT = 15 * 60.0  # a rate limit longer than this fails the post instead of 
 # An unknown post is looked up at each run for this long; after that it would have scrolled
 # out of the recent posts a lookup reads, and asking again only risks rate limits.
 RECONCILE_FOR = timedelta(days=3)
-PLATFORM_LABELS = {"twitter": "X", "instagram": "Instagram"}
 INTERRUPTED = "the process stopped while this post was being sent; it may have gone out"
 
 
@@ -160,7 +160,7 @@ class Publishing:
         if artwork.id is None:
             raise ValueError("`artwork` must be stored (have an id) before it is published")
         publisher = self._publisher(platform)
-        label = PLATFORM_LABELS.get(platform, platform)
+        label = publisher_label(platform)
         post = ensure_post(self.db, artwork.id, platform)
         if post.state == PostState.POSTED and not force:
             return PublishOutcome(platform, post, f"already posted: {post.remote_url or ''}")
@@ -303,7 +303,7 @@ class Publishing:
     def reconcile_post(self, post: PostInfo) -> PublishOutcome:
         """Look an `unknown` post up on its platform: posted if found, else still unknown."""
         publisher = self._publisher(post.platform)
-        label = PLATFORM_LABELS.get(post.platform, post.platform)
+        label = publisher_label(post.platform)
         try:
             artwork = get_artwork(self.db, post.artwork_id)
             draft = publisher.fit(artwork, self.store.absolute(artwork.image_path or ""))
@@ -366,7 +366,7 @@ class Publishing:
         self, post: PostInfo, draft: Draft, publisher: Publisher, error: str
     ) -> PublishOutcome:
         """The platform says this text is already there: find that post and record its link."""
-        label = PLATFORM_LABELS.get(post.platform, post.platform)
+        label = publisher_label(post.platform)
         try:
             found = publisher.find_existing(draft)
         except Exception as exc:  # noqa: BLE001 - most likely up; the next run looks again
@@ -382,7 +382,7 @@ class Publishing:
     def _maybe_sent(
         self, post: PostInfo, draft: Draft, publisher: Publisher, error: str
     ) -> PublishOutcome:
-        label = PLATFORM_LABELS.get(post.platform, post.platform)
+        label = publisher_label(post.platform)
         log.warning("post %s to %s may have gone out: %s", post.id, label, self.redact(error))
         post = mark_unknown(self.db, post.id, error=self.redact(error))
         # The post may already be visible; if not, the next start looks again.
@@ -390,7 +390,7 @@ class Publishing:
 
     def _fail(self, post: PostInfo, error: str, *, retryable: bool = False) -> PublishOutcome:
         message = self.redact(error)
-        label = PLATFORM_LABELS.get(post.platform, post.platform)
+        label = publisher_label(post.platform)
         log.error("artwork %s could not be posted to %s: %s", post.artwork_id, label, message)
         # A forced re-send of a posted post that could not even start stays posted.
         with contextlib.suppress(PostStateConflict):
@@ -409,7 +409,7 @@ class Publishing:
         return float(self._backoff(state))
 
     def _log_retry(self, platform: str) -> Callable[[RetryCallState], None]:
-        label = PLATFORM_LABELS.get(platform, platform)
+        label = publisher_label(platform)
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None

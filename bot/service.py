@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from bot.chain import Chain, ChainResult
 from bot.logs import RedactSecrets
-from bot.publishers.base import Publisher, get_publisher, missing_credentials
+from bot.publishers.base import Publisher
+from bot.publishers.factory import get_publisher, missing_credentials
 from bot.publishers.preview import Draft, Preview, PreviewPublisher, write_preview
 from bot.publishing import Publishing, PublishOutcome, RetryRefused, settle_interrupted_posts
 from bot.settings import Settings

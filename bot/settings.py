@@ -5,25 +5,33 @@ from __future__ import annotations
 import os
 import tempfile
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.publishers.registry import (
+    PublisherSetting,
+    get_publisher_spec,
+    publisher_specs,
+)
 from bot.schedule import check_once_a_day
 from core.errors import ConfigError
+from generators.catalog import Stage, engine_names
 from generators.models import DEFAULT_IMAGE_MODEL, DEFAULT_POEM_MODEL
 from generators.mood.moods import MOOD_NAMES
 
-PUBLISHER_NAMES = ("twitter", "instagram")
-ENGINE_CHOICES = {
-    "poem": ("auto", "grammar", "llm"),
-    "image": ("auto", "procedural", "diffusion"),
-    "mood": ("auto", "classic", "diffusion"),
-}
 DEFAULT_HASHTAGS = "#haiku #aiart #generativeart #poetry #kavi"
 
 Device = Literal["auto", "cuda", "cpu", "mps"]
@@ -32,6 +40,13 @@ DType = Literal["auto", "float32", "bfloat16", "float16"]
 
 # What leaving a comma-list setting empty means, for the error that says how to do it.
 _EMPTY_LIST_MEANS = {"MOODS": "to draw from all moods", "PUBLISHERS": "to only preview"}
+
+# Each engine setting and the stage whose registered engines it chooses from.
+_ENGINE_STAGES: dict[str, Stage] = {
+    "poem_engine": "poem",
+    "image_engine": "image",
+    "style_engine": "mood",
+}
 
 
 def _split_list(value: Any, info: ValidationInfo) -> Any:
@@ -60,17 +75,20 @@ def _hashtag_problem(tag: str) -> str | None:
     return None
 
 
+_SOURCES = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    case_sensitive=False,
+    # `STYLE_DIR=` in .env means "not set", not the current folder.
+    env_ignore_empty=True,
+)
+
+
 class Settings(BaseSettings):
     """Every setting Kavi reads; names are the environment variables (case-insensitive)."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        # `STYLE_DIR=` in .env means "not set", not the current folder.
-        env_ignore_empty=True,
-    )
+    model_config = _SOURCES
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
@@ -96,6 +114,8 @@ class Settings(BaseSettings):
     style_dir: Path | None = None
 
     publishers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The built-in publishers' variables (bot/publishers/registry.py), typed here for their
+    # modules; a publisher registered elsewhere needs no field (see publisher_settings).
     twitter_api_key: SecretStr | None = None
     twitter_api_secret: SecretStr | None = None
     twitter_access_token: SecretStr | None = None
@@ -194,14 +214,11 @@ class Settings(BaseSettings):
     @field_validator("poem_engine", "image_engine", "style_engine", mode="before")
     @classmethod
     def _engine(cls, value: Any, info: Any) -> Any:
-        stage = {"poem_engine": "poem", "image_engine": "image", "style_engine": "mood"}[
-            info.field_name
-        ]
+        stage = _ENGINE_STAGES[info.field_name]
         name = str(value).strip().lower()
-        if name not in ENGINE_CHOICES[stage]:
-            raise ValueError(
-                f"unknown engine {value!r}; choose one of: {', '.join(ENGINE_CHOICES[stage])}"
-            )
+        choices = ["auto", *engine_names(stage)]
+        if name not in choices:
+            raise ValueError(f"unknown engine {value!r}; choose one of: {', '.join(choices)}")
         return name
 
     @field_validator("moods")
@@ -215,11 +232,8 @@ class Settings(BaseSettings):
     @field_validator("publishers")
     @classmethod
     def _publishers(cls, value: list[str]) -> list[str]:
-        unknown = [p for p in value if p not in PUBLISHER_NAMES]
-        if unknown:
-            raise ValueError(
-                f"unknown publisher {unknown[0]!r}; choose from: {', '.join(PUBLISHER_NAMES)}"
-            )
+        for name in value:
+            get_publisher_spec(name)  # an unknown name raises, listing the registered ones
         return list(dict.fromkeys(value))
 
     @field_validator("style_dir")
@@ -258,22 +272,59 @@ class Settings(BaseSettings):
         ]
         return list(dict.fromkeys(tags))
 
+    def publisher_settings(self, name: str) -> dict[str, SecretStr | str | None]:
+        """The named publisher's variables (as its registry spec lists them) and their values.
+
+        One lookup for every publisher: a variable Settings declares a field for (the
+        built-ins', which `load_settings(twitter_api_key=...)` can set) is read from that
+        field; any other (a publisher registered later, by a plugin or a test) is read from
+        the environment and .env through the same pydantic-settings sources, with the same
+        rules, so adding a publisher never means adding a field here. Secrets are SecretStr.
+        """
+        spec = get_publisher_spec(name)
+        declared = type(self).model_fields
+        undeclared = tuple(s for s in spec.settings if s.field not in declared)
+        read = _read_variables(undeclared) if undeclared else {}
+        return {
+            s.variable: getattr(self, s.field) if s.field in declared else read[s.field]
+            for s in spec.settings
+        }
+
     def secret_values(self) -> list[str]:
         """The configured secret values, so logs and outputs can be scanned and redacted."""
-        secrets = [
-            self.twitter_api_key,
-            self.twitter_api_secret,
-            self.twitter_access_token,
-            self.twitter_access_token_secret,
-            self.instagram_password,
-            self.instagram_totp_secret,
-        ]
-        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        values = []
+        for spec in publisher_specs():
+            configured = self.publisher_settings(spec.name)
+            for setting in spec.settings:
+                value = configured[setting.variable]
+                text = value.get_secret_value() if isinstance(value, SecretStr) else value
+                if setting.secret and text:
+                    values.append(text)
         # A database password lives inside DATABASE_URL (postgresql://kavi:PASSWORD@host/db).
         password = urlsplit(self.database_url).password if self.database_url else None
         if password:
             values.extend({password, unquote(password)})
         return values
+
+
+class _PublisherVariables(BaseSettings):
+    model_config = _SOURCES
+
+
+@lru_cache
+def _variables_model(settings: tuple[PublisherSetting, ...]) -> type[BaseSettings]:
+    """A settings model holding just these publisher variables, read like Settings' own."""
+    fields: dict[str, Any] = {
+        s.field: (SecretStr | None if s.secret else str | None, None) for s in settings
+    }
+    return create_model("PublisherVariables", __base__=_PublisherVariables, **fields)
+
+
+def _read_variables(settings: tuple[PublisherSetting, ...]) -> dict[str, Any]:
+    try:
+        return _variables_model(settings)().model_dump()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
 
 
 def load_settings(**overrides: Any) -> Settings:

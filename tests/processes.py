@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+
 # Generous on purpose: a loaded 2-core machine can take many seconds to start Python. These
 # bound a hang; a test that passes never waits for them.
 READY_TIMEOUT = 120.0
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter at the repository root (what a command imports)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 class WatchedProcess:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.publishers.registry import publisher_specs
 from bot.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,11 +146,18 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
             (lines[i] for i in range(index - 1, -1, -1) if not assignment.match(lines[i])), ""
         )
         assert above.startswith("# ") and len(above) > 10, f"{name} has no comment"
+    # Every setting, and every variable of every registered publisher (bot/publishers/registry.py).
+    publisher_settings = [s for spec in publisher_specs() for s in spec.settings]
     expected = {name.upper() for name in Settings.model_fields}
-    assert expected - set(listed) == set(), "settings missing from .env.example"
-    assert set(listed) - expected == set(), "names in .env.example that Kavi does not read"
+    expected |= {s.variable for s in publisher_settings}
+    fix = "add it under `--- publishing ---` with a comment, as the others are"
+    assert expected - set(listed) == set(), f"settings missing from .env.example: {fix}"
+    assert set(listed) - expected == set(), (
+        "names in .env.example that Kavi does not read (nor any registered publisher): remove them"
+    )
+    secret = {s.variable for s in publisher_settings if s.secret}
     for name in listed:
-        if any(word in name for word in ("SECRET", "PASSWORD", "TOKEN", "API_KEY")):
+        if name in secret or any(w in name for w in ("SECRET", "PASSWORD", "TOKEN", "API_KEY")):
             assert listed[name] == "", f"{name} must be an empty placeholder"
 
 

@@ -1,20 +1,14 @@
-"""The Publisher protocol, the registry that builds publishers by name, and caption fitting."""
+"""The Publisher protocol, the draft it sends, and the caption fitting every platform shares."""
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from pydantic import SecretStr
-
-from core.errors import ConfigError
-
 if TYPE_CHECKING:
-    from bot.settings import Settings
     from core.artwork import Artwork
 
 ELLIPSIS = "\u2026"
@@ -65,75 +59,6 @@ class Publisher(Protocol):
     def publish(self, draft: Draft) -> PostResult: ...
 
     def find_existing(self, draft: Draft) -> PostResult | None: ...
-
-
-PublisherFactory = Callable[["Settings"], Publisher]
-
-# Built-in publishers are imported on first use, so a dry run never imports an SDK it skips.
-_BUILTIN: dict[str, str] = {
-    "twitter": "bot.publishers.twitter:TwitterPublisher",
-    "instagram": "bot.publishers.instagram:InstagramPublisher",
-}
-# The settings each built-in publisher needs, as (field, environment variable, required).
-CREDENTIALS: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    "twitter": (
-        ("twitter_api_key", "TWITTER_API_KEY", True),
-        ("twitter_api_secret", "TWITTER_API_SECRET", True),
-        ("twitter_access_token", "TWITTER_ACCESS_TOKEN", True),
-        ("twitter_access_token_secret", "TWITTER_ACCESS_TOKEN_SECRET", True),
-    ),
-    "instagram": (
-        ("instagram_username", "INSTAGRAM_USERNAME", True),
-        ("instagram_password", "INSTAGRAM_PASSWORD", True),
-        ("instagram_totp_secret", "INSTAGRAM_TOTP_SECRET", False),
-    ),
-}
-_registry: dict[str, PublisherFactory] = {}
-
-
-def register_publisher(name: str, factory: PublisherFactory) -> None:
-    """Make a publisher available by name (replacing any earlier one of that name)."""
-    _registry[name] = factory
-
-
-def publisher_names() -> list[str]:
-    return sorted(set(_BUILTIN) | set(_registry))
-
-
-def missing_credentials(name: str, settings: Settings) -> list[str]:
-    """The environment variables a platform needs that are not set."""
-    missing = []
-    for field, variable, required in CREDENTIALS.get(name, ()):
-        value = getattr(settings, field, None)
-        text = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if required and not (text or "").strip():
-            missing.append(variable)
-    return missing
-
-
-def get_publisher(name: str, settings: Settings, *, check_credentials: bool = True) -> Publisher:
-    """Build the named publisher; raise ConfigError naming the variables to set when any is missing.
-
-    `check_credentials=False` is for previews: fitting a draft needs no credentials.
-    """
-    if check_credentials:
-        missing = missing_credentials(name, settings)
-        if missing:
-            raise ConfigError(
-                f"{name} is enabled in PUBLISHERS but its credentials are missing: set "
-                f"{', '.join(missing)} in .env (README: Publishing to X and Instagram), "
-                f"or remove {name} from PUBLISHERS"
-            )
-    factory = _registry.get(name)
-    if factory is None:
-        target = _BUILTIN.get(name)
-        if target is None:
-            raise ConfigError(
-                f"unknown publisher {name!r}; choose from: {', '.join(publisher_names())}"
-            )
-        module_name, _, class_name = target.partition(":")
-        factory = getattr(importlib.import_module(module_name), class_name)
-    return factory(settings)
 
 
 # --- fitting ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.publishers.base import Draft, Publisher
+from bot.publishers.registry import publisher_label
 from core.artwork import Artwork
 from storage.files import write_atomic
 
@@ -96,7 +97,7 @@ th{{text-align:left;padding-right:1rem;color:#666;font-weight:400}}
 def _card(draft: Draft) -> str:
     notes = "".join(f"<div>{html.escape(n)}</div>" for n in draft.notes)
     return f"""<article class="card" data-platform="{html.escape(draft.platform)}">
-<header>{html.escape(draft.platform)}</header>
+<header>{html.escape(publisher_label(draft.platform))}</header>
 <img src="{html.escape(draft.platform)}/{html.escape(draft.filename)}"
  alt="{html.escape(draft.alt_text)}">
 <div class="caption">{html.escape(draft.caption)}</div>

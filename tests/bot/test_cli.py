@@ -14,6 +14,7 @@ from bot.cli import main
 from storage.db import Database
 from storage.files import ImageStore
 from tests.fakes import store_sample_artwork
+from tests.processes import run_python
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -253,9 +254,7 @@ def test_help_imports_nothing_heavy() -> None:
         "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    proc = run_python(code)
     assert "HEAVY []" in proc.stdout
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 from bot.cli import main
 from bot.lock import chain_lock
 from bot.publishers import instagram as instagram_module
-from bot.publishers.base import get_publisher
+from bot.publishers.factory import get_publisher
 from bot.scheduler import today_done
 from bot.settings import load_settings
 from storage.db import Database

@@ -8,6 +8,8 @@ import pytest
 
 from bot.settings import Settings, load_settings
 from core.errors import ConfigError
+from generators import registry as engines
+from tests.processes import run_python
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -147,3 +149,40 @@ def test_a_database_password_is_a_secret(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("DATABASE_URL", f"sqlite://kavi:pa%2Fss-w0rd@/{tmp_path}/kavi.db")
     settings = load_settings()
     assert {"pa%2Fss-w0rd", "pa/ss-w0rd"} <= set(settings.secret_values())
+
+
+def test_engine_settings_choose_from_the_engine_registry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    engines.engine_names("image")  # the built-ins register first
+    toy = engines.EngineSpec("image", "toy", lambda options: None)
+    monkeypatch.setitem(engines._REGISTRY["image"], "toy", toy)
+    monkeypatch.setenv("IMAGE_ENGINE", "Toy")
+    assert load_settings(data_dir=tmp_path).image_engine == "toy"
+    monkeypatch.setenv("IMAGE_ENGINE", "dalle")
+    with pytest.raises(ConfigError, match="choose one of: auto, procedural, toy, diffusion"):
+        load_settings(data_dir=tmp_path)
+
+
+def test_env_example_names_every_registered_engine() -> None:
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
+    line = next(text for text in example.splitlines() if text.startswith("# poem: "))
+    for stage in engines.STAGES:
+        label = {"mood": "style"}.get(stage, stage)
+        listed = line.split(f"{label}: ", 1)[1].split("  ", 1)[0]
+        assert listed.split(" | ") == engines.engine_names(stage), (
+            f"list the {stage} engines in .env.example's engine comment: "
+            f"{' | '.join(engines.engine_names(stage))}"
+        )
+
+
+def test_a_fresh_process_accepts_every_built_in_engine_by_name() -> None:
+    # The engine registry is a leaf: settings must see the engines without bot.chain loaded.
+    result = run_python(
+        "from bot.settings import load_settings as load\n"
+        "load(poem_engine='grammar', image_engine='procedural', style_engine='classic')\n"
+        "load(poem_engine='llm', image_engine='diffusion', style_engine='diffusion')\n"
+        "print('ok')\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

@@ -4,17 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.publishers import base
-from bot.publishers.base import (
-    ELLIPSIS,
-    Draft,
-    PostResult,
-    Publisher,
-    fit_caption,
-    get_publisher,
-    register_publisher,
-)
+from bot.publishers.base import ELLIPSIS, Draft, PostResult, Publisher, fit_caption
+from bot.publishers.factory import get_publisher
 from bot.publishers.instagram import InstagramPublisher
+from bot.publishers.registry import PublisherSpec, register_publisher, unregister_publisher
 from bot.publishers.twitter import TwitterPublisher
 from core.errors import ConfigError
 from tests.fakes import fake_settings
@@ -65,9 +58,7 @@ def test_get_publisher_builds_the_builtins(tmp_path: Path) -> None:
     assert isinstance(get_publisher("twitter", bare, check_credentials=False), Publisher)
 
 
-def test_register_publisher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "_registry", {})
-
+def test_register_publisher(tmp_path: Path) -> None:
     class Echo:
         name = "echo"
 
@@ -80,7 +71,10 @@ def test_register_publisher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         def find_existing(self, draft: Draft) -> PostResult | None:
             return None
 
-    register_publisher("echo", lambda settings: Echo())
-    assert get_publisher("echo", fake_settings(tmp_path)).name == "echo"
-    with pytest.raises(ConfigError, match="unknown publisher 'nope'"):
-        get_publisher("nope", fake_settings(tmp_path))
+    register_publisher(PublisherSpec("echo", "Echo", "replies 1", lambda settings: Echo()))
+    try:
+        assert get_publisher("echo", fake_settings(tmp_path)).name == "echo"
+        with pytest.raises(ConfigError, match="unknown publisher 'nope'"):
+            get_publisher("nope", fake_settings(tmp_path))
+    finally:
+        unregister_publisher("echo")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -33,8 +31,7 @@ from tests.fakes import (
     store_sample_artwork,
     too_many_requests,
 )
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.processes import run_python
 
 
 @pytest.fixture
@@ -97,9 +94,7 @@ def test_weighted_length_needs_no_pkg_resources() -> None:
         "from bot.publishers.twitter import weighted_length\n"
         "print(weighted_length('a'), weighted_length('\u53e4'), weighted_length('\U0001f338'))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     # Latin weighs 1, CJK 2, an emoji 2 (twitter-text's v3 weighting).
     assert result.stdout.split() == ["1", "2", "2"]
