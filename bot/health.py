@@ -16,12 +16,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.schedule import parse_cron
+from storage.db import Database
 from storage.files import write_atomic
+from storage.models import PostState, RunStatus
+from storage.repository import last_run, posts_in_states, running_runs
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from storage.db import Database
-    from storage.repository import RunInfo
 
 HEARTBEAT_FILE = "heartbeat.json"
 HEARTBEAT_SECONDS = 15.0
@@ -104,8 +106,6 @@ def pid_alive(pid: int) -> bool:
 
 def next_run_time(settings: Settings, now: datetime | None = None) -> datetime | None:
     """When POST_SCHEDULE fires next after `now`, in TZ (None if it never fires again)."""
-    from bot.schedule import parse_cron
-
     trigger = parse_cron(settings.post_schedule, settings.tz)
     return trigger.get_next_fire_time(None, now or datetime.now(UTC))
 
@@ -140,18 +140,13 @@ def health_check(
     alive, reason, beat = service_alive(settings, now)
     if not alive or beat is None:
         return False, reason
-    from storage.models import PostState, RunStatus
-    from storage.repository import last_run, posts_in_states
-
     own_db = db is None
     if db is None:
-        from storage.db import Database
-
         db = Database(settings.resolved_database_url)
     try:
         # A dry-run service is judged by its previews, a posting one by its posts only.
         run = last_run(db, include_dry_runs=beat.dry_run)
-        running = _running_runs(db, include_dry_runs=beat.dry_run)
+        running = running_runs(db, include_dry_runs=beat.dry_run)
         pending = [] if beat.dry_run else posts_in_states(db, [PostState.PENDING])
     except Exception as exc:  # noqa: BLE001 - an unreadable archive is an unhealthy service
         return False, f"cannot read the runs table: {type(exc).__name__}: {exc}"
@@ -189,33 +184,6 @@ def health_check(
     next_text = f"; next run {beat.next_run:%Y-%m-%d %H:%M %Z}" if beat.next_run else ""
     last_text = f"; last run #{run.id} {run.status.value}" if run is not None else ""
     return True, f"{reason}{last_text}{next_text}"
-
-
-def _running_runs(db: Database, *, include_dry_runs: bool) -> list[RunInfo]:
-    """Runs still marked `running`, oldest first (read-only; a hung one stays so for ever)."""
-    from sqlalchemy import select
-
-    from storage.models import RunRow, RunStatus
-    from storage.repository import RunInfo, as_utc
-
-    with db.session() as session:
-        query = select(RunRow).where(RunRow.status == RunStatus.RUNNING).order_by(RunRow.id)
-        if not include_dry_runs:
-            query = query.where(RunRow.dry_run.is_(False))
-        return [
-            RunInfo(
-                id=row.id,
-                trigger=row.trigger,
-                dry_run=row.dry_run,
-                local_date=row.local_date,
-                status=RunStatus(row.status),
-                started_at=as_utc(row.started_at) or datetime.now(UTC),
-                finished_at=as_utc(row.finished_at),
-                error=row.error,
-                artwork_id=row.artwork_id,
-            )
-            for row in session.scalars(query)
-        ]
 
 
 def main_health(settings: Settings) -> int:

@@ -5,139 +5,88 @@ same database as the archive. What decides whether a run posts is never the sche
 alone: every run takes the DATA_DIR chain lock and then asks the runs table whether
 today's post already went out, so a restart, a catch-up and a `--post-now` can never
 post twice on one day, and two processes never run the chain at once.
+
+Three pieces: `bot.daily` decides (what is due, catch-up, same-day retry and resend),
+`bot.lifecycle` keeps the process (locks, signals, shutdown, heartbeat), and `Service`
+here wires the jobs that post.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
-import threading
-import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
-from types import FrameType
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from datetime import date, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.health import HEARTBEAT_SECONDS, Heartbeat, this_host, write_heartbeat
-from bot.lock import DataDirBusy, DataDirLock, chain_lock, hold_service
+# apscheduler is imported at the top: only `serve` imports this module (the CLI imports it
+# lazily), so `--help` and the other commands never pay for it.
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from bot.daily import Calendar, DailyPlan, grace_seconds
+from bot.health import HEARTBEAT_SECONDS
+from bot.lifecycle import ServiceProcess, utcnow
+from bot.lock import chain_lock
 from bot.schedule import parse_cron
+from bot.service import Kavi, Recovery
 from core.errors import ConfigError, KaviError
+from storage.repository import abandon_running_runs
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
-    from apscheduler.triggers.base import BaseTrigger
 
+    from bot.publishing import PublishOutcome
     from bot.settings import Settings
-    from storage.db import Database
+    from generators.registry import Stage
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "kavi-daily-post"
-HEARTBEAT_JOB_ID = "kavi-heartbeat"
 WARM_UP_JOB_ID = "kavi-warm-up"
 SAME_DAY_RETRY_JOB_ID = "kavi-same-day-retry"
 SAME_DAY_RESEND_JOB_ID = "kavi-same-day-resend"
-# A scheduled run that fails before anything reached a platform is tried again later the
-# same day (a network outage at posting time should not cost the day's post).
-SAME_DAY_RETRY_AFTER = timedelta(minutes=30)
-SAME_DAY_ATTEMPTS = 3
 # How long a scheduled run waits for a `--post-now` that holds the chain before giving up.
 CHAIN_WAIT_SECONDS = 3600.0
 # How long start-up waits for a `--post-now` to finish before recovering interrupted runs.
 STARTUP_WAIT_SECONDS = 900.0
-# A second SIGTERM/SIGINT abandons the run only if it comes at least this long after the first.
-SIGNAL_REPEAT_SECONDS = 1.0
-# A daily schedule never needs to look further back than this for a missed run.
-LOOKBACK = timedelta(days=1)
+STAGES: tuple[Stage, ...] = ("poem", "image", "mood")
 
 
-class Poster(Protocol):
+class RunSummary(Protocol):
+    """What the service reads from a run's report (`bot.service.RunReport`)."""
+
+    @property
+    def run_id(self) -> int: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def artwork_id(self) -> int | None: ...
+
+
+class EngineLoader(Protocol):
+    """The chain as the warm-up sees it (`bot.chain.Chain`): engines loaded on first use."""
+
+    def engine(self, stage: Stage) -> object: ...
+
+
+class Poster(Calendar, Protocol):
     """What the service needs from `bot.service.Kavi` (tests pass a fake with the same shape)."""
 
     @property
-    def db(self) -> Database: ...
+    def chain(self) -> EngineLoader: ...
 
-    def today(self, now: datetime | None = None) -> date: ...
+    def post_now(self, *, dry_run: bool, trigger: str) -> RunSummary: ...
 
-    def post_now(
-        self,
-        *,
-        dry_run: bool,
-        seed: int | None = None,
-        mood: str | None = None,
-        trigger: str = "manual",
-    ) -> Any: ...
+    def recover(self, *, look_up: bool = True, every_unknown: bool = False) -> Recovery: ...
 
-    def resend_unsent(self, artwork_id: int) -> list[Any]: ...
+    def resend_unsent(self, artwork_id: int) -> list[PublishOutcome]: ...
 
     def close(self) -> None: ...
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def last_fire_time(trigger: BaseTrigger, now: datetime, since: datetime) -> datetime | None:
-    """The latest time in [since, now] at which `trigger` fires, or None if it does not."""
-    fire = trigger.get_next_fire_time(None, since)
-    latest = None
-    # A cron trigger fires at most once a second; the bound only guards against a bad trigger.
-    for _ in range(int((now - since).total_seconds()) + 2):
-        if fire is None or fire > now:
-            break
-        latest = fire
-        # Step in UTC: adding to a local time in a DST fold would step back an hour.
-        fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(seconds=1))
-    return latest
-
-
-def grace_seconds(settings: Settings) -> int:
-    # APScheduler reads None as "no limit" and rejects 0, so a zero grace becomes one second.
-    return max(1, round(settings.misfire_grace_hours * 3600))
-
-
-def today_done(db: Database, day: date, *, dry_run: bool) -> str | None:
-    """Why `day`'s post (or preview) counts as gone out, or None when it has not.
-
-    A succeeded run counts; so does a failed or abandoned run whose artwork reached a
-    platform (posted, or posting/unknown awaiting reconciliation): re-running it would
-    post a second artwork on the platforms that already took the first.
-    """
-    from storage.repository import succeeded_run_on
-
-    done = succeeded_run_on(db, day, dry_run=dry_run)
-    if done is not None:
-        return f"run {done.id} ({done.trigger}) succeeded"
-    if dry_run:
-        return None
-    from storage.models import PostState
-    from storage.repository import posts_for_artwork
-
-    reached = {PostState.POSTED, PostState.POSTING, PostState.UNKNOWN}
-    for run_id, artwork_id in _runs_with_artwork_on(db, day):
-        states = [post.state for post in posts_for_artwork(db, artwork_id)]
-        if any(state in reached for state in states):
-            listed = ", ".join(sorted(state.value for state in states))
-            return f"run {run_id} reached a platform ({listed})"
-    return None
-
-
-def _runs_with_artwork_on(db: Database, day: date) -> list[tuple[int, int]]:
-    from sqlalchemy import select
-
-    from storage.models import RunRow
-
-    with db.session() as session:
-        rows = session.execute(
-            select(RunRow.id, RunRow.artwork_id).where(
-                RunRow.local_date == day,
-                RunRow.dry_run.is_(False),
-                RunRow.artwork_id.is_not(None),
-            )
-        ).all()
-    return [(run_id, artwork_id) for run_id, artwork_id in rows if artwork_id is not None]
 
 
 def recover_interrupted(poster: Poster, *, dry_run: bool) -> None:
@@ -148,12 +97,9 @@ def recover_interrupted(poster: Poster, *, dry_run: bool) -> None:
     (ConfigError); a platform that cannot be reached now is logged and left for the next run,
     which reconciles again before it posts.
     """
-    from bot.service import recover_dead_process
-
-    # A preview service needs no credentials: it settles the database and looks nothing up.
-    publishing = None if dry_run else getattr(poster, "publishing", None)
     try:
-        recovery = recover_dead_process(poster.db, publishing, every_unknown=True)
+        # A preview service needs no credentials: it settles the database and looks nothing up.
+        recovery = poster.recover(look_up=not dry_run, every_unknown=True)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - the service must start; the next run retries
@@ -163,8 +109,8 @@ def recover_interrupted(poster: Poster, *, dry_run: bool) -> None:
         log.info("reconciled: %s", outcome.message)
 
 
-class Service:
-    """One running bot: the scheduler, its jobs, the locks, the heartbeat and signal handling."""
+class Service(ServiceProcess):
+    """One running bot: the daily job, its same-day retries and resends, and the warm-up."""
 
     def __init__(
         self,
@@ -180,31 +126,16 @@ class Service:
         warm_up: bool = True,
         recover: Callable[..., None] = recover_interrupted,
     ) -> None:
-        self.settings = settings
-        self.dry_run = dry_run
+        super().__init__(
+            settings, dry_run=dry_run, heartbeat_seconds=heartbeat_seconds, chain_wait=chain_wait
+        )
         self.clock = clock
-        self.heartbeat_seconds = heartbeat_seconds
-        self.chain_wait = chain_wait
         self.startup_wait = startup_wait
         self.warm_up = warm_up
         self._recover_posts = recover
         self._poster = poster
         self._make_scheduler = make_scheduler
         self.trigger = parse_cron(settings.post_schedule, settings.tz)
-        self.scheduler: BaseScheduler | None = None
-        self._service_lock: DataDirLock | None = None
-        self._run_lock: DataDirLock | None = None
-        self._work = threading.Lock()  # warm-up and runs never overlap in this process
-        self._stopping = threading.Event()
-        self._stopper: threading.Thread | None = None
-        self._first_signal_at = 0.0
-        self._state = "starting"
-        self._started_at = utcnow()
-        self._resends: dict[date, int] = {}
-
-    @property
-    def kind(self) -> str:
-        return "preview" if self.dry_run else "post"
 
     @property
     def poster(self) -> Poster:
@@ -212,7 +143,14 @@ class Service:
             raise RuntimeError("the service has not started")
         return self._poster
 
-    # --- lifecycle --------------------------------------------------------------------
+    @cached_property
+    def plan(self) -> DailyPlan:
+        """The daily decision over this service's archive (built once the poster exists)."""
+        return DailyPlan(
+            self.settings, self.trigger, self.poster, dry_run=self.dry_run, clock=self.clock
+        )
+
+    # --- lifecycle ------------------------------------------------------------------------
 
     def run(self, *, install_signals: bool = True) -> int:
         """Hold DATA_DIR, recover, schedule, and block until stopped; return the exit code."""
@@ -221,13 +159,12 @@ class Service:
                 "no publisher is enabled: set PUBLISHERS=twitter,instagram (with their "
                 "credentials) in .env, or run `serve --dry-run` to make previews on the schedule"
             )
-        self._service_lock = hold_service(self.settings.data_dir)
-        previous = self._install_signal_handlers() if install_signals else {}
+        return super().run(install_signals=install_signals)
+
+    def serve(self) -> int:
         global _ACTIVE
         try:
             if self._poster is None:
-                from bot.service import Kavi
-
                 self._poster = Kavi(self.settings)
             # One line per run is logged here; APScheduler's per-execution lines are noise.
             if not log.isEnabledFor(logging.DEBUG):
@@ -245,117 +182,32 @@ class Service:
             if not self._recover():
                 return 0
             scheduler = self._build_scheduler()
-            self.scheduler = scheduler
             _ACTIVE = self
-            if self._stopping.is_set():
-                return 0
-            from apscheduler.events import EVENT_SCHEDULER_STARTED
-
-            scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
-            scheduler.start()  # blocks (BlockingScheduler) until stop()
-            if self._stopper is not None:
-                self._stopper.join()
-            log.info("service stopped")
-            return 0
+            return self.run_scheduler(scheduler)
         finally:
             _ACTIVE = None
-            self._state = "stopped"
-            self._safe_beat()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
             if self._poster is not None:
                 self._poster.close()
-            self._service_lock.release()
 
-    def stop(self) -> None:
-        """Stop gracefully: no new run starts, a run in progress finishes first."""
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
+    def record_abandoned(self) -> None:
+        # We hold the chain lock, so the only running row on this DATA_DIR is ours.
+        if self._poster is not None:
+            abandon_running_runs(self._poster.db)
+
+    def next_run(self) -> datetime | None:
         scheduler = self.scheduler
         if scheduler is not None and scheduler.running:
-            self._shut_down_in_background(scheduler)
+            job = scheduler.get_job(JOB_ID)
+            if job is not None:
+                next_time: datetime | None = job.next_run_time
+                return next_time
+        return self.trigger.get_next_fire_time(None, utcnow())
 
-    def _on_started(self, _event: object) -> None:
-        # A stop that came between building the scheduler and starting it.
-        if self._stopping.is_set() and self.scheduler is not None:
-            self._shut_down_in_background(self.scheduler)
-            return
-        next_run = self.next_run()
-        log.info(
-            "scheduler started: next %s at %s",
-            self.kind,
-            next_run.isoformat() if next_run else "never (the schedule never fires again)",
-        )
+    def catch_up_time(self) -> datetime | None:
+        """The scheduled time missed while down, if it is within the grace and still needed."""
+        return self.plan.catch_up_time()
 
-    def _shut_down_in_background(self, scheduler: BaseScheduler) -> None:
-        # Not in the signal handler itself: it may run while the main loop holds the
-        # scheduler's job store lock, and the shutdown waits until the run ends.
-        if self._stopper is None:
-            self._stopper = threading.Thread(
-                target=self._shut_down, args=(scheduler,), name="kavi-shutdown", daemon=True
-            )
-            self._stopper.start()
-
-    def _shut_down(self, scheduler: BaseScheduler) -> None:
-        from apscheduler.schedulers import SchedulerNotRunningError
-
-        with contextlib.suppress(SchedulerNotRunningError):
-            # shutdown() marks the scheduler stopped before it takes the job-store lock, so a
-            # one-shot job submitted in that instant cannot be removed (JobLookupError) and
-            # the main loop dies. Pause first (no new round starts), then let the round in
-            # progress finish: get_jobs() waits for the same lock.
-            scheduler.pause()
-            scheduler.get_jobs()
-            # Not wait=True: that holds the job-store lock while waiting for the jobs, and a
-            # job that reads or adds a job (the heartbeat's next run, a run's same-day retry)
-            # would wait for it forever. The run in progress is waited for below instead.
-            scheduler.shutdown(wait=False)
-        with self._work:
-            pass  # the run (or warm-up) in progress has finished; no new one starts now
-
-    def abandon(self, signum: int) -> NoReturn:
-        """A second signal: record the run in progress as abandoned and exit at once."""
-        log.warning("second %s: abandoning the run in progress", signal.Signals(signum).name)
-        if self._run_lock is not None and self._poster is not None:
-            from storage.repository import abandon_running_runs
-
-            # We hold the chain lock, so the only running row on this DATA_DIR is ours.
-            try:
-                abandon_running_runs(self._poster.db)
-            except Exception as exc:  # noqa: BLE001 - exiting anyway; the next start retries
-                log.error("could not mark the run abandoned (the next start will): %s", exc)
-        self._state = "stopped"
-        self._safe_beat()
-        logging.shutdown()
-        # Worker threads cannot be interrupted; leaving now is what "abandon" means. Files are
-        # written atomically, and a post left `posting` is reconciled at the next start.
-        os._exit(128 + signum)
-
-    def _install_signal_handlers(self) -> dict[int, Any]:
-        previous: dict[int, Any] = {}
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, self._on_signal)
-        return previous
-
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self._stopping.is_set():
-            # `timeout`, a terminal or an init may deliver one stop request twice at once;
-            # only a signal sent again on purpose abandons the run.
-            if time.monotonic() - self._first_signal_at >= SIGNAL_REPEAT_SECONDS:
-                self.abandon(signum)
-            return
-        self._first_signal_at = time.monotonic()
-        busy = self._run_lock is not None
-        log.info(
-            "%s: stopping%s (send it again to abandon)",
-            name,
-            " after the run in progress" if busy else "",
-        )
-        self.stop()
-
-    # --- start-up -----------------------------------------------------------------------
+    # --- start-up -------------------------------------------------------------------------
 
     def _recover(self) -> bool:
         """Close what a dead process left open; False when told to stop while waiting."""
@@ -376,9 +228,6 @@ class Service:
         return True
 
     def _build_scheduler(self) -> BaseScheduler:
-        from apscheduler.jobstores.memory import MemoryJobStore
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-
         jobstores = {
             "default": SQLAlchemyJobStore(engine=self.poster.db.engine),
             "memory": MemoryJobStore(),
@@ -388,13 +237,9 @@ class Service:
             "timezone": self.settings.tz,
             "job_defaults": {"coalesce": True, "max_instances": 1},
         }
-        if self._make_scheduler is not None:
-            scheduler = self._make_scheduler(**options)
-        else:
-            from apscheduler.schedulers.blocking import BlockingScheduler
-
-            scheduler = BlockingScheduler(**options)
-        first_run = self.catch_up_time()
+        make_scheduler = self._make_scheduler or BlockingScheduler
+        scheduler = make_scheduler(**options)
+        first_run = self.plan.catch_up_time()
         scheduler.add_job(
             run_daily_post,
             trigger=self.trigger,
@@ -408,51 +253,10 @@ class Service:
             **({"next_run_time": first_run} if first_run is not None else {}),
         )
         now = utcnow()
-        scheduler.add_job(
-            self.beat,
-            "interval",
-            seconds=self.heartbeat_seconds,
-            id=HEARTBEAT_JOB_ID,
-            jobstore="memory",
-            next_run_time=now,
-            misfire_grace_time=None,
-        )
+        self.add_heartbeat(scheduler, now)
         if self.warm_up:
             scheduler.add_job(self.warm, "date", run_date=now, id=WARM_UP_JOB_ID, jobstore="memory")
         return scheduler
-
-    def catch_up_time(self) -> datetime | None:
-        """The scheduled time missed while down, if it is within the grace and still needed."""
-        now = self.clock()
-        missed = last_fire_time(self.trigger, now, now - LOOKBACK)
-        if missed is None or missed >= now:
-            return None
-        day = self.poster.today(now)
-        late = now - missed
-        if late > timedelta(seconds=grace_seconds(self.settings)):
-            # Only today's missed time is worth a word; an earlier day's was handled that day.
-            if self.poster.today(missed) == day and not today_done(
-                self.poster.db, day, dry_run=self.dry_run
-            ):
-                log.warning(
-                    "today's %s, scheduled at %s, was missed by %s, more than "
-                    "MISFIRE_GRACE_HOURS=%s: skipped; use --post-now to post by hand",
-                    self.kind,
-                    missed.isoformat(),
-                    _duration(late),
-                    self.settings.misfire_grace_hours,
-                )
-            return None
-        done = today_done(self.poster.db, day, dry_run=self.dry_run)
-        if done is not None:
-            log.info("today's %s (%s) already went out: %s", self.kind, day, done)
-            return None
-        log.info(
-            "the %s scheduled at %s was missed while the service was down: running it now",
-            self.kind,
-            missed.isoformat(),
-        )
-        return missed
 
     # --- jobs -----------------------------------------------------------------------------
 
@@ -462,10 +266,8 @@ class Service:
             if self._stopping.is_set():
                 return
             # Inside the lock: `Kavi.chain` is built lazily, and a run may be building it too.
-            chain = getattr(self.poster, "chain", None)
-            if chain is None:
-                return
-            for stage in ("poem", "image", "mood"):
+            chain = self.poster.chain
+            for stage in STAGES:
                 try:
                     chain.engine(stage)
                 except Exception as exc:  # noqa: BLE001 - the run will report it properly
@@ -475,93 +277,48 @@ class Service:
 
     def daily_post(self) -> None:
         """The scheduled job: make today's post (or preview) unless it already went out."""
-        self._with_chain(self._post_once, f"scheduled {self.kind}")
-
-    def _with_chain(self, action: Callable[[], None], what: str) -> None:
-        """Run `action` holding the chain lock, so no other process posts at the same time."""
-        with self._work:
-            # Checked holding `_work`: the shutdown waits for `_work` once stopping is set.
-            if self._stopping.is_set():
-                log.info("%s not started: the service is stopping", what)
-                return
-            lock = chain_lock(self.settings.data_dir)
-            try:
-                acquired = lock.acquire(
-                    timeout=self.chain_wait,
-                    should_stop=self._stopping.is_set,
-                    on_wait=lambda pid: log.info(
-                        "%s waits for process %s to finish its post", what, pid
-                    ),
-                )
-            except DataDirBusy as exc:
-                log.error("%s skipped: %s", what, exc)
-                return
-            if not acquired:
-                log.info("%s not started: the service is stopping", what)
-                return
-            self._run_lock = lock
-            try:
-                action()
-            finally:
-                self._run_lock = None
-                lock.release()
-                self._state = "idle"
-                self._safe_beat()
+        self.with_chain(self._post_once, f"scheduled {self.kind}")
 
     def _post_once(self) -> None:
         day = self.poster.today(self.clock())
-        done = today_done(self.poster.db, day, dry_run=self.dry_run)
+        done = self.plan.done(day)
         if done is not None:
             log.info(
                 "scheduled %s skipped: today's (%s) already went out: %s", self.kind, day, done
             )
             return
-        self._state = "running"
-        self._safe_beat()
+        self.set_running()
         log.info("scheduled %s starting for %s", self.kind, day)
         try:
             report = self.poster.post_now(dry_run=self.dry_run, trigger="scheduled")
         except KaviError as exc:
             log.error("scheduled %s failed: %s", self.kind, exc)
-            self._retry_later_today(day)
+            self._try_again_later_today(day)
             return
         except Exception:
             log.exception("scheduled %s failed unexpectedly", self.kind)
-            self._retry_later_today(day)
+            self._try_again_later_today(day)
             return
-        ok = getattr(report, "ok", True)
-        if not ok:
-            self._retry_later_today(day)
-        outcome = "succeeded" if ok else "failed"
+        if not report.ok:
+            self._try_again_later_today(day)
         log.info(
             "scheduled %s %s: run=%s artwork=%s",
             self.kind,
-            outcome,
-            getattr(report, "run_id", "?"),
-            getattr(getattr(getattr(report, "result", None), "artwork", None), "id", "?"),
+            "succeeded" if report.ok else "failed",
+            report.run_id,
+            report.artwork_id if report.artwork_id is not None else "?",
         )
 
-    def _retry_later_today(self, day: date) -> None:
+    def _try_again_later_today(self, day: date) -> None:
         """After a failed run, try once more later today unless something already went out."""
-        from storage.models import RunStatus
-        from storage.repository import count_runs_on
-
         if self.scheduler is None or self._stopping.is_set():
             return
-        if today_done(self.poster.db, day, dry_run=self.dry_run) is not None:
+        if self.plan.done(day) is not None:
             # Part of it went out: a new artwork would double-post; resend only what never left.
             self._resend_later_today(day)
             return
-        failures = count_runs_on(
-            self.poster.db, day, dry_run=self.dry_run, trigger="scheduled", status=RunStatus.FAILED
-        )
-        retry_at = self.clock() + SAME_DAY_RETRY_AFTER
-        if failures >= SAME_DAY_ATTEMPTS or self.poster.today(retry_at) != day:
-            log.error(
-                "today's %s failed %s time(s); no more tries today: see `python -m bot status`",
-                self.kind,
-                failures,
-            )
+        retry_at = self.plan.retry_time(day)
+        if retry_at is None:
             return
         self.scheduler.add_job(
             run_daily_post,
@@ -574,52 +331,31 @@ class Service:
         )
         log.info("today's %s will be tried again at %s", self.kind, retry_at.isoformat())
 
-    def _unsent_artworks(self, day: date) -> list[int]:
-        """Today's artworks with a post that failed without reaching its platform."""
-        from storage.models import PostState
-        from storage.repository import posts_for_artwork
-
-        return [
-            artwork_id
-            for _run_id, artwork_id in _runs_with_artwork_on(self.poster.db, day)
-            if any(
-                post.state == PostState.FAILED and post.retryable
-                for post in posts_for_artwork(self.poster.db, artwork_id)
-            )
-        ]
-
     def _resend_later_today(self, day: date) -> None:
         """Schedule a resend of today's never-sent posts, a bounded number of times."""
-        if self.scheduler is None or self._stopping.is_set() or not self._unsent_artworks(day):
+        if self.scheduler is None or self._stopping.is_set() or not self.plan.unsent_artworks(day):
             log.warning("scheduled %s partly failed: see `python -m bot status`", self.kind)
             return
-        tries = self._resends.get(day, 0)
-        retry_at = self.clock() + SAME_DAY_RETRY_AFTER
-        if tries >= SAME_DAY_ATTEMPTS - 1 or self.poster.today(retry_at) != day:
-            log.error(
-                "today's %s could not reach every platform; no more tries today: "
-                "see `python -m bot status`",
-                self.kind,
-            )
+        resend_at = self.plan.resend_time(day)
+        if resend_at is None:
             return
-        self._resends[day] = tries + 1
         self.scheduler.add_job(
             self.resend_unsent,
             "date",
-            run_date=retry_at,
+            run_date=resend_at,
             args=[day],
             id=SAME_DAY_RESEND_JOB_ID,
             jobstore="memory",
             replace_existing=True,
             misfire_grace_time=grace_seconds(self.settings),
         )
-        log.info("today's unsent posts will be sent again at %s", retry_at.isoformat())
+        log.info("today's unsent posts will be sent again at %s", resend_at.isoformat())
 
     def resend_unsent(self, day: date) -> None:
         """The resend job: send again today's posts that never reached their platform."""
 
         def resend() -> None:
-            for artwork_id in self._unsent_artworks(day):
+            for artwork_id in self.plan.unsent_artworks(day):
                 try:
                     outcomes = self.poster.resend_unsent(artwork_id)
                 except Exception:  # noqa: BLE001 - logged; the service goes on
@@ -627,45 +363,10 @@ class Service:
                     continue
                 for outcome in outcomes:
                     log.info("resend of artwork %s: %s", artwork_id, outcome.message)
-            if self._unsent_artworks(day):
+            if self.plan.unsent_artworks(day):
                 self._resend_later_today(day)
 
-        self._with_chain(resend, "resend of today's unsent posts")
-
-    def beat(self) -> None:
-        """Write the heartbeat that `health` reads: alive, what it is doing, next run."""
-        state = self._state
-        if state == "starting" and self.scheduler is not None and self.scheduler.running:
-            state = self._state = "idle"
-        write_heartbeat(
-            self.settings.data_dir,
-            Heartbeat(
-                pid=os.getpid(),
-                host=this_host(),
-                time=utcnow(),
-                started_at=self._started_at,
-                state=state,
-                dry_run=self.dry_run,
-                schedule=self.settings.post_schedule,
-                tz=self.settings.tz,
-                next_run=self.next_run() if state != "stopped" else None,
-            ),
-        )
-
-    def _safe_beat(self) -> None:
-        try:
-            self.beat()
-        except Exception as exc:  # noqa: BLE001 - a heartbeat must never break a run
-            log.warning("could not write the heartbeat: %s", exc)
-
-    def next_run(self) -> datetime | None:
-        scheduler = self.scheduler
-        if scheduler is not None and scheduler.running:
-            job = scheduler.get_job(JOB_ID)
-            if job is not None:
-                next_time: datetime | None = job.next_run_time
-                return next_time
-        return self.trigger.get_next_fire_time(None, utcnow())
+        self.with_chain(resend, "resend of today's unsent posts")
 
 
 # The job store keeps a reference to a module-level function (it pickles jobs); the running
@@ -680,11 +381,6 @@ def run_daily_post() -> None:
         log.warning("daily post fired with no service running; ignored")
         return
     service.daily_post()
-
-
-def _duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
 def serve(settings: Settings, *, dry_run: bool, **options: Any) -> int:

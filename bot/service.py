@@ -56,6 +56,10 @@ class RunReport:
     def ok(self) -> bool:
         return not self.failed and not self.unknown
 
+    @property
+    def artwork_id(self) -> int | None:
+        return self.result.artwork.id
+
 
 @dataclass
 class Recovery:

@@ -136,33 +136,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
-        # Checked without connecting: the URL parses, its dialect and driver import.
-        # Messages never echo the URL itself, which may hold a password.
         if value is None or not value.strip():
             return None  # empty means unset: kavi.db in DATA_DIR
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+        # Lazy: SQLAlchemy is heavy, and only a DATABASE_URL that is set needs it here.
+        from storage.db import check_database_url
 
-        example = "e.g. sqlite:////data/kavi.db, or leave it empty for kavi.db in DATA_DIR"
-        try:
-            url = make_url(value.strip())
-        except ArgumentError:
-            raise ValueError(f"not a SQLAlchemy database URL; {example}") from None
-        try:
-            url.get_dialect().import_dbapi()
-        except NoSuchModuleError:
-            raise ValueError(
-                f"SQLAlchemy has no database dialect {url.drivername!r}; {example}"
-            ) from None
-        except ImportError as exc:
-            raise ValueError(
-                f"the driver for {url.drivername!r} is not installed "
-                f"({exc.name or exc}); pip install it, or use SQLite ({example})"
-            ) from None
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            folder = Path(url.database).expanduser().parent
-            if not folder.is_dir():
-                raise ValueError(f"the SQLite file's folder {str(folder)!r} does not exist")
+        check_database_url(value.strip())
         return value.strip()
 
     @field_validator("hashtags")

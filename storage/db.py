@@ -6,13 +6,41 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import StorageError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def check_database_url(value: str) -> None:
+    """Raise ValueError unless SQLAlchemy can open `value`, checked without connecting.
+
+    The URL parses, its dialect and driver import, and a SQLite file's folder exists.
+    Messages never echo the URL itself, which may hold a password.
+    """
+    example = "e.g. sqlite:////data/kavi.db, or leave it empty for kavi.db in DATA_DIR"
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(f"not a SQLAlchemy database URL; {example}") from None
+    try:
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise ValueError(
+            f"SQLAlchemy has no database dialect {url.drivername!r}; {example}"
+        ) from None
+    except ImportError as exc:
+        raise ValueError(
+            f"the driver for {url.drivername!r} is not installed "
+            f"({exc.name or exc}); pip install it, or use SQLite ({example})"
+        ) from None
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).expanduser().parent
+        if not folder.is_dir():
+            raise ValueError(f"the SQLite file's folder {str(folder)!r} does not exist")
 
 
 def make_engine(url: str) -> Engine:

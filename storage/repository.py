@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.artwork import Artwork
@@ -345,6 +345,11 @@ def attach_artwork(db: Database, run_id: int, artwork_id: int) -> None:
         row.artwork_id = artwork_id
 
 
+def _run_on(local_date: date, *, dry_run: bool) -> tuple[ColumnElement[bool], ...]:
+    """The conditions for a run of that kind (posting, or preview when `dry_run`) on that day."""
+    return (RunRow.local_date == local_date, RunRow.dry_run.is_(dry_run))
+
+
 def count_runs_on(
     db: Database, local_date: date, *, dry_run: bool, trigger: str, status: RunStatus
 ) -> int:
@@ -353,8 +358,7 @@ def count_runs_on(
         return int(
             session.scalar(
                 select(func.count(RunRow.id)).where(
-                    RunRow.local_date == local_date,
-                    RunRow.dry_run.is_(dry_run),
+                    *_run_on(local_date, dry_run=dry_run),
                     RunRow.trigger == trigger,
                     RunRow.status == status,
                 )
@@ -377,15 +381,31 @@ def succeeded_run_on(db: Database, local_date: date, *, dry_run: bool) -> RunInf
     with db.session() as session:
         row = session.scalars(
             select(RunRow)
-            .where(
-                RunRow.local_date == local_date,
-                RunRow.dry_run.is_(dry_run),
-                RunRow.status == RunStatus.SUCCEEDED,
-            )
+            .where(*_run_on(local_date, dry_run=dry_run), RunRow.status == RunStatus.SUCCEEDED)
             .order_by(RunRow.id.desc())
             .limit(1)
         ).first()
         return _to_run(row) if row else None
+
+
+def running_runs(db: Database, *, include_dry_runs: bool = True) -> list[RunInfo]:
+    """Runs still marked `running`, oldest first (read-only; a hung one stays so for ever)."""
+    with db.session() as session:
+        query = select(RunRow).where(RunRow.status == RunStatus.RUNNING).order_by(RunRow.id)
+        if not include_dry_runs:
+            query = query.where(RunRow.dry_run.is_(False))
+        return [_to_run(row) for row in session.scalars(query)]
+
+
+def posting_runs_with_artwork_on(db: Database, local_date: date) -> list[RunInfo]:
+    """That day's posting runs (not previews) that stored an artwork, whatever their status."""
+    with db.session() as session:
+        rows = session.scalars(
+            select(RunRow)
+            .where(*_run_on(local_date, dry_run=False), RunRow.artwork_id.is_not(None))
+            .order_by(RunRow.id)
+        )
+        return [_to_run(row) for row in rows]
 
 
 def abandon_running_runs(db: Database) -> int:

@@ -16,10 +16,10 @@ from instagrapi import exceptions as ig
 from PIL import Image
 
 from bot.cli import main
+from bot.daily import today_done
 from bot.lock import chain_lock
 from bot.publishers import instagram as instagram_module
 from bot.publishers.factory import get_publisher
-from bot.scheduler import today_done
 from bot.settings import load_settings
 from storage.db import Database
 from storage.files import ImageStore

@@ -17,17 +17,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.daily import last_fire_time, today_done
 from bot.health import next_run_time, read_heartbeat
+from bot.lifecycle import SIGNAL_REPEAT_SECONDS
 from bot.lock import chain_lock, hold_service
+from bot.publishing import PublishOutcome
 from bot.schedule import parse_cron
-from bot.scheduler import (
-    JOB_ID,
-    SIGNAL_REPEAT_SECONDS,
-    WARM_UP_JOB_ID,
-    Service,
-    last_fire_time,
-    today_done,
-)
+from bot.scheduler import JOB_ID, WARM_UP_JOB_ID, Service
+from bot.service import Recovery, recover_dead_process
 from bot.settings import Settings, load_settings
 from core.errors import ConfigError
 from generators.errors import GenerationError
@@ -92,6 +89,13 @@ def test_last_fire_time_is_none_when_nothing_fired() -> None:
 # --- a fake Kavi with the same shape, recording real runs -----------------------------------
 
 
+class FakeChain:
+    """The chain as the warm-up sees it, with no engines to load."""
+
+    def engine(self, stage: str) -> object:
+        return None
+
+
 class FakeKavi:
     """Records runs in a real database like Kavi.post_now, without the art engines."""
 
@@ -102,6 +106,7 @@ class FakeKavi:
         self.fail = fail
         self.calls: list[tuple[bool, str]] = []
         self.closed = False
+        self.chain = FakeChain()
 
     def today(self, now: datetime | None = None) -> date:
         zone = ZoneInfo(self.settings.tz)
@@ -126,6 +131,13 @@ class FakeKavi:
         finish_run(self.db, run_id, status=RunStatus.SUCCEEDED)
         return RunReport(run_id=run_id)
 
+    def recover(self, *, look_up: bool = True, every_unknown: bool = False) -> Recovery:
+        # No publishers: only the database is settled, nothing is looked up.
+        return recover_dead_process(self.db, None, every_unknown=every_unknown)
+
+    def resend_unsent(self, artwork_id: int) -> list[PublishOutcome]:
+        return []
+
     def close(self) -> None:
         self.closed = True
         self.db.close()
@@ -135,6 +147,7 @@ class FakeKavi:
 class RunReport:
     run_id: int
     ok: bool = True
+    artwork_id: int | None = None
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -489,7 +502,8 @@ def test_a_stop_while_the_heartbeat_reads_the_scheduler_is_a_clean_stop(tmp_path
     )
     thread, result = run_in_thread(service)
     thread.join(timeout=READY_TIMEOUT)
-    assert stopped.is_set()
+    # The stop does not wait for the heartbeat job, so it may still be finishing.
+    assert stopped.wait(READY_TIMEOUT)
     assert result == [0]
 
 
@@ -506,14 +520,24 @@ DRIVER = textwrap.dedent(
     from storage.db import Database
     from storage.models import RunStatus
     from storage.repository import finish_run, start_run
+    from bot.service import recover_dead_process
 
     data_dir = Path(sys.argv[1])
     fire = datetime.now(UTC) - timedelta(minutes=1)
+
+    class NoEngines:
+        def engine(self, stage):
+            return None
+
+    class Report:
+        def __init__(self, run_id):
+            self.run_id, self.ok, self.artwork_id = run_id, True, None
 
     class SlowKavi:
         def __init__(self, settings):
             self.settings = settings
             self.db = Database.open(settings.resolved_database_url)
+            self.chain = NoEngines()
 
         def today(self, now=None):
             return (now or datetime.now(UTC)).date()
@@ -524,7 +548,13 @@ DRIVER = textwrap.dedent(
             print("RUN STARTED", flush=True)
             time.sleep(float(sys.argv[2]))
             finish_run(self.db, run_id, status=RunStatus.SUCCEEDED)
-            return None
+            return Report(run_id)
+
+        def recover(self, *, look_up=True, every_unknown=False):
+            return recover_dead_process(self.db, None, every_unknown=every_unknown)
+
+        def resend_unsent(self, artwork_id):
+            return []
 
         def close(self):
             self.db.close()
@@ -727,7 +757,8 @@ class RecordingScheduler:
 def test_a_failed_run_is_tried_again_later_the_same_day_a_bounded_number_of_times(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.scheduler import SAME_DAY_ATTEMPTS, SAME_DAY_RETRY_AFTER, SAME_DAY_RETRY_JOB_ID
+    from bot.daily import SAME_DAY_ATTEMPTS, SAME_DAY_RETRY_AFTER
+    from bot.scheduler import SAME_DAY_RETRY_JOB_ID
 
     settings = make_settings(tmp_path)
     kavi = FakeKavi(settings, fail=True)
@@ -787,7 +818,8 @@ class PartlyPostingKavi(FakeKavi):
 
 
 def test_a_partly_failed_run_resends_only_the_unsent_post_later_that_day(tmp_path: Path) -> None:
-    from bot.scheduler import SAME_DAY_RESEND_JOB_ID, SAME_DAY_RETRY_AFTER
+    from bot.daily import SAME_DAY_RETRY_AFTER
+    from bot.scheduler import SAME_DAY_RESEND_JOB_ID
 
     settings = make_settings(tmp_path)
     kavi = PartlyPostingKavi(settings)

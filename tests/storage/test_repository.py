@@ -21,6 +21,8 @@ from storage.repository import (
     last_run,
     list_artworks,
     orphan_files,
+    posting_runs_with_artwork_on,
+    running_runs,
     start_run,
     store_artwork,
     succeeded_run_on,
@@ -171,6 +173,31 @@ def test_runs_left_running_are_abandoned(db: Database) -> None:
     assert abandon_running_runs(db) == 1
     run = last_run(db)
     assert run is not None and run.status == RunStatus.ABANDONED and run.error
+
+
+def test_running_runs_are_listed_oldest_first(db: Database) -> None:
+    day = date(2026, 11, 23)
+    preview = start_run(db, trigger="scheduled", dry_run=True, local_date=day, pid=1)
+    post = start_run(db, trigger="manual", dry_run=False, local_date=day, pid=2)
+    done = start_run(db, trigger="manual", dry_run=False, local_date=day, pid=3)
+    finish_run(db, done, status=RunStatus.SUCCEEDED)
+    assert [r.id for r in running_runs(db)] == [preview, post]
+    assert [r.id for r in running_runs(db, include_dry_runs=False)] == [post]
+    assert running_runs(db)[0].started_at.tzinfo is not None
+
+
+def test_posting_runs_with_an_artwork_on_a_day(db: Database, store: ImageStore) -> None:
+    day = date(2026, 11, 23)
+    stored = store_artwork(db, store, make_artwork(), image())
+    assert stored.id is not None
+    failed = start_run(db, trigger="scheduled", dry_run=False, local_date=day, pid=1)
+    finish_run(db, failed, status=RunStatus.FAILED, artwork_id=stored.id)
+    start_run(db, trigger="scheduled", dry_run=False, local_date=day, pid=1)  # no artwork yet
+    preview = start_run(db, trigger="manual", dry_run=True, local_date=day, pid=1)
+    finish_run(db, preview, status=RunStatus.SUCCEEDED, artwork_id=stored.id)
+    [run] = posting_runs_with_artwork_on(db, day)
+    assert (run.id, run.artwork_id, run.status) == (failed, stored.id, RunStatus.FAILED)
+    assert posting_runs_with_artwork_on(db, date(2026, 11, 24)) == []
 
 
 def test_old_orphan_files_are_removed_and_young_ones_kept(
