@@ -33,26 +33,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# Settings a developer's shell may hold that would change what the commands do.
-_SCRUBBED_PREFIXES = ("TWITTER_", "INSTAGRAM_", "KAVI_")
-_SCRUBBED = {
-    "DATA_DIR",
-    "DATABASE_URL",
-    "POST_SCHEDULE",
-    "PUBLISHERS",
-    "POEM_ENGINE",
-    "IMAGE_ENGINE",
-    "STYLE_ENGINE",
-    "POEM_MODEL",
-    "IMAGE_MODEL",
-    "MOODS",
-    "STYLE_DIR",
-    "IMAGE_SIZE",
-    "TORCH_DEVICE",
-    "TORCH_DTYPE",
-    "LOG_LEVEL",
-}
-
 
 def tiny_png(seed: int) -> bytes:
     """A real 16x16 PNG (the archive's rows need files to exist, not to be large)."""
@@ -163,10 +143,14 @@ def build_archive(data_dir: Path, artworks: int) -> float:
 
 
 def child_env(data_dir: Path, hf_home: Path) -> dict[str, str]:
+    # Settings a developer's shell may hold would change what the commands do.
+    from bot.settings import environment_variables
+
+    scrubbed = set(environment_variables())
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(_SCRUBBED_PREFIXES) and name not in _SCRUBBED
+        if name not in scrubbed and not name.startswith("KAVI_")
     }
     env.update(DATA_DIR=str(data_dir), HF_HOME=str(hf_home), HF_HUB_OFFLINE="1")
     # Its own syllable cache: the first dry run builds it (that run is the max), as after install.

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 from bot.lock import POST_NOW_WAIT_SECONDS, chain_lock, hold_chain
 from bot.logs import RedactSecrets, configure_logging
 from bot.publishers.factory import missing_credentials
-from bot.publishers.registry import RegisteredNames, publisher_label, publisher_names
+from bot.publishers.registry import (
+    RegisteredNames,
+    enable_hint,
+    publisher_label,
+    publisher_names,
+)
 from bot.schedule import parse_cron
 from core.errors import ConfigError, KaviError
 from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, pull_models
@@ -234,8 +239,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return main_health(settings)
     if args.post_now and not args.dry_run and not settings.publishers:
         raise ConfigError(
-            "no publisher is enabled: set PUBLISHERS=twitter,instagram (with their credentials) "
-            "in .env, or add --dry-run to preview without posting"
+            f"no publisher is enabled: {enable_hint()}, or add --dry-run to preview without posting"
         )
     from bot.service import Kavi
 

@@ -30,6 +30,7 @@ from bot.daily import Calendar, DailyPlan, grace_seconds
 from bot.health import HEARTBEAT_SECONDS
 from bot.lifecycle import ServiceProcess, utcnow
 from bot.lock import chain_lock
+from bot.publishers.registry import enable_hint
 from bot.schedule import parse_cron
 from bot.service import Kavi, Recovery
 from core.errors import ConfigError, KaviError
@@ -156,8 +157,8 @@ class Service(ServiceProcess):
         """Hold DATA_DIR, recover, schedule, and block until stopped; return the exit code."""
         if not self.dry_run and not self.settings.publishers:
             raise ConfigError(
-                "no publisher is enabled: set PUBLISHERS=twitter,instagram (with their "
-                "credentials) in .env, or run `serve --dry-run` to make previews on the schedule"
+                f"no publisher is enabled: {enable_hint()}, or run `serve --dry-run` to make "
+                "previews on the schedule"
             )
         return super().run(install_signals=install_signals)
 

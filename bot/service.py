@@ -16,6 +16,7 @@ from bot.logs import RedactSecrets
 from bot.publishers.base import Publisher
 from bot.publishers.factory import get_publisher, missing_credentials
 from bot.publishers.preview import Draft, Preview, PreviewPublisher, write_preview
+from bot.publishers.registry import enable_hint
 from bot.publishing import Publishing, PublishOutcome, RetryRefused, settle_interrupted_posts
 from bot.settings import Settings
 from core.errors import ConfigError
@@ -247,8 +248,8 @@ class Kavi:
         get_artwork(self.db, artwork_id)
         if not self.settings.publishers:
             raise ConfigError(
-                f"no publisher is enabled, so artwork {artwork_id} has nothing to retry on: set "
-                "PUBLISHERS=twitter,instagram (with their credentials) in .env"
+                f"no publisher is enabled, so artwork {artwork_id} has nothing to retry on: "
+                f"{enable_hint()}"
             )
         recovery = self.recover()
         # A post the dead process left is already looked up; only --force goes further.

@@ -306,6 +306,13 @@ def _read_variables(settings: tuple[PublisherSetting, ...]) -> dict[str, Any]:
         raise ConfigError(_describe(exc)) from None
 
 
+def environment_variables() -> list[str]:
+    """Every variable Kavi reads: the settings' own and each registered publisher's."""
+    names = {name.upper() for name in Settings.model_fields}
+    names.update(s.variable for spec in publisher_specs() for s in spec.settings)
+    return sorted(names)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; raise ConfigError naming the variable and what is allowed."""
     try:

@@ -22,26 +22,10 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Settings read the environment and .env: keep the developer's own out of the tests.
     import os
 
-    for name in list(os.environ):
-        if name.startswith(("TWITTER_", "INSTAGRAM_", "KAVI_")) or name in {
-            "DATA_DIR",
-            "DATABASE_URL",
-            "POST_SCHEDULE",
-            "PUBLISHERS",
-            "POEM_ENGINE",
-            "IMAGE_ENGINE",
-            "STYLE_ENGINE",
-            "POEM_MODEL",
-            "IMAGE_MODEL",
-            "MOODS",
-            "STYLE_DIR",
-            "IMAGE_SIZE",
-            "TORCH_DEVICE",
-            "TORCH_DTYPE",
-            "HASHTAGS",
-            "SIGNATURE",
-        }:
-            monkeypatch.delenv(name, raising=False)
+    from bot.settings import environment_variables
+
+    for name in {*environment_variables(), *(n for n in os.environ if n.startswith("KAVI_"))}:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     # Derived caches (the syllable tables) go to the test's folder, never the user's.
     monkeypatch.setenv("KAVI_CACHE_DIR", str(tmp_path / "kavi-cache"))

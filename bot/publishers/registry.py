@@ -89,6 +89,11 @@ def publisher_specs() -> list[PublisherSpec]:
     return list(_REGISTRY.values())
 
 
+def enable_hint() -> str:
+    """How to enable publishing, naming the registered platforms (for "nothing enabled")."""
+    return f"set PUBLISHERS={','.join(publisher_names())} (with their credentials) in .env"
+
+
 def publisher_names() -> list[str]:
     return list(_REGISTRY)
 
