@@ -24,8 +24,13 @@ def check_database_url(value: str) -> None:
     example = "e.g. sqlite:////data/kavi.db, or leave it empty for kavi.db in DATA_DIR"
     try:
         url = make_url(value)
-    except ArgumentError:
-        raise ValueError(f"not a SQLAlchemy database URL; {example}") from None
+    except (ArgumentError, ValueError, TypeError):
+        # Not the parser's own words: they can quote part of the URL (a bad port is what
+        # follows an unescaped '@' in a password).
+        raise ValueError(
+            "not a valid SQLAlchemy database URL (a password holding @ : / or % must be "
+            f"percent-encoded); {example}"
+        ) from None
     try:
         url.get_dialect().import_dbapi()
     except NoSuchModuleError:

@@ -186,3 +186,16 @@ def test_a_fresh_process_accepts_every_built_in_engine_by_name() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_a_database_url_that_does_not_parse_never_quotes_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An unescaped '@' in a password makes the rest look like a host and a bad port.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://kavi:p@ss:w0rd-xyz@db/kavi")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "DATABASE_URL: not a valid SQLAlchemy database URL" in message
+    assert "percent-encoded" in message
+    assert "w0rd" not in message and "p@ss" not in message
