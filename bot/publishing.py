@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -93,6 +93,8 @@ class PublishOutcome:
     platform: str
     post: PostInfo | None
     message: str
+    # The platform could not be asked (its look-up failed): "not found" cannot be said.
+    lookup_failed: bool = False
 
     @property
     def state(self) -> PostState | None:
@@ -235,7 +237,7 @@ class Publishing:
                     "chain lock settles a post whose process died)"
                 )
             looked_up = self.reconcile_post(post)
-            if looked_up.ok:
+            if looked_up.ok or (looked_up.lookup_failed and not force):
                 return looked_up
             post = looked_up.post or post
         if post is not None and not force:
@@ -308,7 +310,9 @@ class Publishing:
             artwork = get_artwork(self.db, post.artwork_id)
             draft = publisher.fit(artwork, self.store.absolute(artwork.image_path or ""))
         except (NotFoundError, OSError) as exc:
-            return PublishOutcome(post.platform, post, f"could not rebuild the post: {exc}")
+            return PublishOutcome(
+                post.platform, post, f"could not rebuild the post: {exc}", lookup_failed=True
+            )
         return self._look_up(post, draft, publisher, label)
 
     # --- internals -------------------------------------------------------------------------
@@ -352,7 +356,7 @@ class Publishing:
             f"or now with `python -m bot retry {post.artwork_id} --platform {post.platform}`"
         )
         log.warning("post %s: %s", post.id, self.redact(message))
-        return self._still_unknown(post, message)
+        return replace(self._still_unknown(post, message), lookup_failed=True)
 
     def _still_unknown(self, post: PostInfo, message: str) -> PublishOutcome:
         # Keep what made it unknown in the first place beside the latest look-up.

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from core.artwork import Artwork
 from storage.db import Database
 from storage.errors import NotFoundError, StorageError
-from storage.files import ImageStore, png_bytes, sha256_hex
+from storage.files import TEMP_SUFFIX, ImageStore, png_bytes, sha256_hex
 from storage.models import ArtworkRow, PostRow, PostState, RunRow, RunStatus, utcnow
 
 if TYPE_CHECKING:
@@ -217,13 +217,18 @@ def _paths_named_since(db: Database, since: datetime | None) -> set[str]:
 
 def _paths_named(db: Database, paths: Sequence[str]) -> set[str]:
     """Which of `paths` some row names (exact, whatever the rows' dates)."""
+    named: set[str] = set()
     with db.session() as session:
-        rows = session.execute(
-            select(ArtworkRow.image_path, ArtworkRow.painting_path).where(
-                ArtworkRow.image_path.in_(paths) | ArtworkRow.painting_path.in_(paths)
+        # In chunks: SQLite caps the number of bound parameters in one statement.
+        for start in range(0, len(paths), 400):
+            chunk = paths[start : start + 400]
+            rows = session.execute(
+                select(ArtworkRow.image_path, ArtworkRow.painting_path).where(
+                    ArtworkRow.image_path.in_(chunk) | ArtworkRow.painting_path.in_(chunk)
+                )
             )
-        )
-        return {p for row in rows for p in row if p in paths}
+            named.update(p for row in rows for p in row if p in chunk)
+    return named
 
 
 def orphan_files(
@@ -243,6 +248,10 @@ def orphan_files(
         return []
     since = _sweep_start(db, slack)
     files = _files_to_sweep(root, since, list_folder)
+    if since is None:
+        # No row at all: finished images may be an archive this database does not know (a new
+        # DATABASE_URL, a deleted kavi.db), so only half-written temp files are orphans.
+        return [path for path in files if path.name.endswith(TEMP_SUFFIX)]
     if not files:
         return []
     # Every row naming a file in those folders was created in their months or later.

@@ -233,7 +233,15 @@ def cache_dir() -> Path:
     if os.environ.get("KAVI_CACHE_DIR"):
         return Path(os.environ["KAVI_CACHE_DIR"]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "kavi"
+    if xdg:
+        return Path(xdg).expanduser() / "kavi"
+    try:
+        home = Path.home()
+    except RuntimeError:
+        # No HOME and no passwd entry (a container run as an arbitrary uid): a shared temp
+        # folder still spares the parse on the next start.
+        return Path(tempfile.gettempdir()) / "kavi-cache"
+    return home / ".cache" / "kavi"
 
 
 def _table_key(dictionary: bytes) -> str:

@@ -263,6 +263,20 @@ def test_a_lookup_failing_after_a_create_timeout_says_the_fate_is_unknown_and_wh
     assert len(x.calls_to("create")) == 1
 
 
+def test_a_retry_whose_lookup_fails_again_never_suggests_force(
+    publishing: Publishing, artwork: Artwork, x: FakeX, db: Database
+) -> None:
+    x.script("create", Reply(error=requests.ReadTimeout("read timed out")))
+    x.script("timeline", SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE)
+    assert publishing.publish(artwork, "twitter").state == PostState.UNKNOWN
+    # The retry the message suggests: the look-up fails again, so nothing is known.
+    outcome = publishing.retry(artwork.id or 0, "twitter")
+    assert outcome.state == PostState.UNKNOWN and outcome.lookup_failed
+    assert "outcome still unknown" in outcome.message
+    assert "not found" not in outcome.message and "--force" not in outcome.message
+    assert len(x.calls_to("create")) == 1
+
+
 def test_a_duplicate_the_lookup_finds_is_recorded_as_posted_with_its_link(
     publishing: Publishing,
     publishers: dict[str, Publisher],

@@ -56,7 +56,7 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         ("PUBLISHERS", "myspace", "PUBLISHERS: unknown publisher 'myspace'"),
         ("IMAGE_SIZE", "99", "IMAGE_SIZE: Input should be greater than or equal to 256"),
         ("DATABASE_URL", "notaurl://", "DATABASE_URL: SQLAlchemy has no database dialect"),
-        ("DATABASE_URL", "kavi.db", "DATABASE_URL: not a SQLAlchemy database URL"),
+        ("DATABASE_URL", "kavi.db", "DATABASE_URL: not a valid SQLAlchemy database URL"),
         ("DATABASE_URL", "sqlite:////no/such/dir/kavi.db", "folder '/no/such/dir' does not"),
         ("MOODS", ",", "MOODS: ',' names nothing; list them separated by commas, or leave"),
         ("PUBLISHERS", " , ", "PUBLISHERS: ',' names nothing"),

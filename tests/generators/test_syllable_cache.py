@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,15 @@ def test_an_unwritable_cache_still_counts(tmp_path: Path, monkeypatch: pytest.Mo
         assert syllables._pronunciation_tables() == _parsed()
     finally:
         syllables._pronunciation_tables.cache_clear()
+
+
+def test_no_home_folder_falls_back_to_the_temp_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A container run as a uid with no passwd entry and no HOME: Path.home() raises.
+    monkeypatch.delenv("KAVI_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert syllables.cache_dir() == Path(tempfile.gettempdir()) / "kavi-cache"

@@ -188,9 +188,11 @@ def test_a_file_an_old_row_names_is_never_called_an_orphan(db: Database, store: 
     assert store.absolute(relative).exists()
 
 
-def test_with_no_row_yet_every_file_is_swept(db: Database, store: ImageStore) -> None:
-    stray = store.absolute(Path(ARTWORK_DIR) / "2021" / "04" / "first-run-crashed.png")
-    write_atomic(stray, b"png")
-    temp = stray.with_name(".first-run-crashed.png.abc123.tmp")
+def test_with_no_row_only_half_written_files_are_swept(db: Database, store: ImageStore) -> None:
+    # A database with no row beside a folder of images (a new DATABASE_URL, a deleted
+    # kavi.db) must not cost the archive: only a write cut short is an orphan for sure.
+    kept = store.absolute(Path(ARTWORK_DIR) / "2021" / "04" / "an-archived-artwork.png")
+    write_atomic(kept, b"png")
+    temp = kept.with_name(".first-run-crashed.png.abc123.tmp")
     temp.write_bytes(b"half")
-    assert orphan_files(db, store) == sorted([stray, temp])
+    assert orphan_files(db, store) == [temp]
