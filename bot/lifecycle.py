@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 # apscheduler is imported at the top: only `serve` imports this module (the CLI imports
 # bot.scheduler lazily), so `--help` and the other commands never pay for it.
 from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers import SchedulerNotRunningError
 
 from bot.health import Heartbeat, this_host, write_heartbeat
@@ -107,7 +108,16 @@ class ServiceProcess(ABC):
         if self._stopping.is_set():
             return 0
         scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
-        scheduler.start()  # blocks (BlockingScheduler) until stop()
+        try:
+            scheduler.start()  # blocks (BlockingScheduler) until stop()
+        except JobLookupError:
+            # APScheduler's shutdown() marks the scheduler stopped before it takes its locks:
+            # a round of job processing already under way then cannot remove a one-shot job
+            # it just submitted, and the loop raises. Only a stop gets there, and the loop
+            # was ending anyway; anything else is a real error.
+            if not self._stopping.is_set():
+                raise
+            log.debug("the scheduler's last round ended on the stop", exc_info=True)
         if self._stopper is not None:
             self._stopper.join()
         log.info("service stopped")

@@ -466,6 +466,37 @@ def test_a_stop_while_a_one_shot_job_is_submitted_is_a_clean_stop(tmp_path: Path
     assert result == [0]
 
 
+def test_a_stop_landing_inside_a_round_of_job_processing_is_a_clean_stop(tmp_path: Path) -> None:
+    # The other window of the same race: the scheduler's main loop is between "not paused"
+    # and taking its job-store lock when the whole stop (pause, drain, "stopped") happens,
+    # then it processes the warm-up job as a stopped scheduler and cannot remove it. Hold the
+    # executors' lock so the shutdown stops right after marking itself stopped.
+    from apscheduler.schedulers.base import STATE_STOPPED
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    settings = make_settings(tmp_path)
+    service: Service | None = None
+
+    class StopMidRound(BlockingScheduler):
+        rounds = 0
+
+        def _process_jobs(self) -> float | None:
+            self.rounds += 1
+            if self.rounds > 1 or service is None:
+                return super()._process_jobs()  # type: ignore[no-any-return]
+            with self._executors_lock:  # type: ignore[attr-defined]
+                service.stop()
+                wait_for(lambda: self.state == STATE_STOPPED)
+                return super()._process_jobs()  # type: ignore[no-any-return]
+
+    service = Service(
+        settings, dry_run=True, poster=FakeKavi(settings), make_scheduler=StopMidRound
+    )
+    thread, result = run_in_thread(service)
+    thread.join(timeout=READY_TIMEOUT)
+    assert result == [0]
+
+
 def test_a_stop_while_the_heartbeat_reads_the_scheduler_is_a_clean_stop(tmp_path: Path) -> None:
     # The heartbeat job reads the next run from the scheduler. A shutdown that held the
     # scheduler's job-store lock while waiting for running jobs left it waiting forever.
