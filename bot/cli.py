@@ -12,26 +12,22 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.lock import POST_NOW_WAIT_SECONDS, chain_lock, hold_chain
-from bot.logs import RedactSecrets, configure_logging
-from bot.publishers.factory import missing_credentials
 from bot.publishers.registry import (
     RegisteredNames,
     enable_hint,
     publisher_label,
     publisher_names,
 )
-from bot.schedule import parse_cron
 from core.errors import ConfigError, KaviError
-from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, pull_models
-from generators.mood.moods import get_mood
 
 if TYPE_CHECKING:
     from bot.service import Kavi, RunReport
     from bot.settings import Settings
 
-# Settings (pydantic), the archive (SQLAlchemy), the chain and the service (numpy, Pillow) are
-# imported inside the command that uses them: `--help` and a usage error must answer at once.
+# Everything but the parser's own needs (the publisher registry, for `retry --platform`) is
+# imported inside the command that uses it: settings (pydantic), the archive (SQLAlchemy), the
+# chain and the service (numpy, Pillow), and even the light modules (locks, logging, cron, the
+# engine catalog), so that `--help` and a usage error answer at once.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 STATUS_LIMIT = 10
@@ -206,6 +202,7 @@ def _stop_writing_stdout() -> int:
 def _report_error(
     exc: BaseException, settings: Settings | None, *, config: bool, unexpected: bool = False
 ) -> None:
+    from bot.logs import RedactSecrets
     from bot.settings import env_flag
 
     redact = RedactSecrets(settings.secret_values() if settings else []).redact
@@ -224,6 +221,10 @@ def _report_error(
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.lock import POST_NOW_WAIT_SECONDS, hold_chain
+    from bot.logs import configure_logging
+    from generators.mood.moods import get_mood
+
     configure_logging(settings.log_level, settings.secret_values())
     if args.mood:
         get_mood(args.mood)
@@ -367,6 +368,7 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from bot.schedule import parse_cron
     from storage.models import PostState
     from storage.repository import count_posts, last_run, recent_posts_in_states
 
@@ -435,6 +437,8 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
 
 def _publishers_line(settings: Settings) -> str:
     """The enabled publishers, by name and label, each with the variables it still needs."""
+    from bot.publishers.factory import missing_credentials
+
     if not settings.publishers:
         return f"none enabled (set PUBLISHERS to any of: {', '.join(publisher_names())})"
     parts = []
@@ -450,6 +454,8 @@ def _settle_if_idle(kavi: Kavi) -> tuple[str | None, list[str]]:
 
     Returns why it could not (another process is posting), and one line per settled post.
     """
+    from bot.lock import chain_lock
+
     lock = chain_lock(kavi.settings.data_dir)
     if not lock.try_acquire():
         holder = lock.holder()
@@ -508,6 +514,7 @@ def _retry(kavi: Kavi, artwork_id: int, platform: str | None, *, force: bool) ->
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chain import resolve_engines
+    from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, pull_models
 
     if args.models_command == "list":
         for choice in resolve_engines(settings).values():
