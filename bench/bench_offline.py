@@ -15,8 +15,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if TYPE_CHECKING:
+    from bot.chain import Chain
 
 
 def cli_help_seconds(runs: int = 5) -> float:
@@ -29,6 +33,21 @@ def cli_help_seconds(runs: int = 5) -> float:
     return statistics.median(times)
 
 
+def offline_chain(data_dir: Path, size: int, image_engine: str = "procedural") -> Chain:
+    """The offline chain (grammar poem, `image_engine` painting, classic mood) at `size` px."""
+    from bot.chain import Chain
+    from bot.settings import load_settings
+
+    settings = load_settings(
+        data_dir=data_dir,
+        image_size=size,
+        poem_engine="grammar",
+        image_engine=image_engine,
+        style_engine="classic",
+    )
+    return Chain(settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=10)
@@ -39,17 +58,7 @@ def main() -> None:
     help_s = cli_help_seconds()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory() as data_dir:
-        from bot.chain import Chain
-        from bot.settings import load_settings
-
-        settings = load_settings(
-            data_dir=Path(data_dir),
-            image_size=args.size,
-            poem_engine="grammar",
-            image_engine="procedural",
-            style_engine="classic",
-        )
-        chain = Chain(settings)
+        chain = offline_chain(Path(data_dir), args.size)
         start = time.perf_counter()
         chain.run(seed=10_000)  # warm-up: imports and the pronouncing dictionary
         warmup_s = time.perf_counter() - start

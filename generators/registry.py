@@ -43,6 +43,8 @@ class EngineSpec:
     options: type = NoOptions
     weights_available: Callable[[str], tuple[bool, str]] | None = None
     description: str = ""
+    # The offline engine `auto` falls back to (listed first among the offline engines).
+    default_offline: bool = False
 
     @property
     def neural(self) -> bool:
@@ -82,8 +84,10 @@ def get_engine_spec(stage: Stage, name: str) -> EngineSpec:
 
 
 def engine_names(stage: Stage) -> list[str]:
-    """Names of the engines registered for `stage`, offline engines first."""
-    specs = sorted(_REGISTRY[stage].values(), key=lambda s: (s.neural, s.name))
+    """Names of the engines registered for `stage`, offline engines first, the default first."""
+    specs = sorted(
+        _REGISTRY[stage].values(), key=lambda s: (s.neural, not s.default_offline, s.name)
+    )
     return [s.name for s in specs]
 
 

@@ -14,8 +14,10 @@ register(
         "procedural",
         "generators.image.procedural:ProceduralPainter",
         description="seeded generative landscape painting",
+        default_offline=True,
     )
 )
+register(EngineSpec("image", "ink", "generators.image.ink:InkPainter", description="haiga in ink"))
 register(
     EngineSpec(
         "image",

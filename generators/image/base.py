@@ -21,6 +21,8 @@ class Painting:
     model: str | None = None
     # A short plain-English description of what is shown, for alt text.
     description: str = ""
+    # What was drawn and where: (subject, (left, top, right, bottom)) in pixels, when known.
+    drawn: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
 
 
 @runtime_checkable

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from generators.poem.base import Poem
+from generators.poem.wordbank import IMAGES, PLACES
 
 TIMES = ("dawn", "day", "dusk", "night")
 SEASONS = ("spring", "summer", "autumn", "winter")
@@ -96,6 +97,32 @@ _CANONICAL: dict[str, tuple[str, str]] = {
     for value in values
 }
 _WORD = re.compile(r"[a-z]+")
+
+
+def _subject_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One regex over every word-bank noun (longest first, plurals too) and its keyword."""
+    keyword_of: dict[str, str] = {}
+    for image in IMAGES:
+        for noun in image.nouns:
+            keyword_of.setdefault(noun.text, image.keyword)
+    for place in PLACES:
+        for text in (place.keyword, *place.nouns):
+            keyword_of.setdefault(text, place.keyword)
+    for text, keyword in list(keyword_of.items()):
+        keyword_of.setdefault(text + "s", keyword)
+    alternatives = "|".join(re.escape(t) for t in sorted(keyword_of, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives})\b"), keyword_of
+
+
+_SUBJECTS, _KEYWORD_OF = _subject_pattern()
+
+
+def subjects_in(text: str) -> tuple[str, ...]:
+    """The word bank's image and place keywords named in `text`, in order, each once."""
+    found = (_KEYWORD_OF[m.group(0)] for m in _SUBJECTS.finditer(text.lower()))
+    return tuple(dict.fromkeys(found))
+
+
 # Subjects (see `Scene._subject`) that are plural, so a description of them takes no article.
 _PLURAL_SUBJECTS = frozenset({"hills"})
 
@@ -124,6 +151,12 @@ def _singular(word: str) -> str:
     return word
 
 
+def scene_value(word: str) -> str | None:
+    """The scene vocabulary's value for one word ("pond" -> "lake", "crow" -> "birds"), if any."""
+    entry = _LEXICON.get(_singular(word.lower()))
+    return entry[1] if entry else None
+
+
 def _ordered(values: set[str], order: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(value for value in order if value in values)
 
@@ -147,6 +180,8 @@ class Scene:
     fauna: tuple[str, ...] = ()
     # True when the poem names nothing that can be painted as a landscape.
     abstract: bool = False
+    # The word bank's keywords the poem names ("heron", "bridge"), in the poem's order.
+    subjects: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """A short plain-English description of the picture, for alt text."""
@@ -308,4 +343,5 @@ def scene_from_poem(poem: Poem) -> Scene:
         flora=_ordered(flora, FLORAS),
         fauna=_ordered(fauna, FAUNAS),
         abstract=not concrete,
+        subjects=subjects_in(" ".join((*poem.imagery, poem.text))),
     )
