@@ -33,8 +33,10 @@ def cli_help_seconds(runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def offline_chain(data_dir: Path, size: int, image_engine: str = "procedural") -> Chain:
-    """The offline chain (grammar poem, `image_engine` painting, classic mood) at `size` px."""
+def offline_chain(
+    data_dir: Path, size: int, image_engine: str = "procedural", style_engine: str = "classic"
+) -> Chain:
+    """The offline chain (grammar poem, then the named painter and stylist) at `size` px."""
     from bot.chain import Chain
     from bot.settings import load_settings
 
@@ -43,7 +45,7 @@ def offline_chain(data_dir: Path, size: int, image_engine: str = "procedural") -
         image_size=size,
         poem_engine="grammar",
         image_engine=image_engine,
-        style_engine="classic",
+        style_engine=style_engine,
     )
     return Chain(settings)
 

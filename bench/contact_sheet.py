@@ -1,8 +1,8 @@
 """Contact sheets of the offline chain: 36 seeds, and one poem in all 20 moods, as PNG.
 
-Usage: python bench/contact_sheet.py OUT_DIR [--engine ink] [--size 512] [--first-seed 0]
-Writes OUT_DIR/contact-<engine>.png (finals), OUT_DIR/paintings-<engine>.png (before the
-mood step) and OUT_DIR/moods-<engine>.png, so a person can look at the hand as a follower would.
+Usage: python bench/contact_sheet.py OUT_DIR [--engine ink] [--stylist ink] [--size 512]
+Writes OUT_DIR/contact-<engine>-<stylist>.png (finals), paintings-… (before the mood step)
+and moods-…png, so a person can look at the hand as a follower would.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
     parser.add_argument("--engine", default="ink")
+    parser.add_argument("--stylist", default="ink", help="the mood engine (classic, ink)")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--mood-seed", type=int, default=1)
@@ -49,7 +50,7 @@ def main() -> None:
 
         from generators.mood.moods import MOODS
 
-        chain = offline_chain(Path(data_dir), args.size, args.engine)
+        chain = offline_chain(Path(data_dir), args.size, args.engine, args.stylist)
         finals, paintings = [], []
         for seed in range(args.first_seed, args.first_seed + 36):
             result = chain.run(seed=seed)
@@ -66,7 +67,7 @@ def main() -> None:
         ("paintings", paintings, 6),
         ("moods", moods, 5),
     ):
-        path = args.out / f"{name}-{args.engine}.png"
+        path = args.out / f"{name}-{args.engine}-{args.stylist}.png"
         _sheet(tiles, columns).save(path)
         print(path)
 

@@ -19,6 +19,14 @@ register(
 register(
     EngineSpec(
         "mood",
+        "ink",
+        "generators.mood.ink:InkStylist",
+        description="tints paper and ink in the mood's colours, keeping every value (for ink)",
+    )
+)
+register(
+    EngineSpec(
+        "mood",
         "diffusion",
         "generators.mood.diffusion:DiffusionStylist",
         DiffusionStylistOptions,

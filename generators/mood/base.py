@@ -11,6 +11,17 @@ if TYPE_CHECKING:
 
     from generators.mood.moods import Mood
 
+# Rec. 601 luma weights: a painting's value (brightness) as a painter judges it, before hue.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+def check_stylist_input(image: object) -> None:
+    """Raise ValueError unless `image` is a non-empty PIL image (the top of every stylize)."""
+    from PIL.Image import Image as PILImage
+
+    if not isinstance(image, PILImage) or image.width < 1 or image.height < 1:
+        raise ValueError(f"`image` must be a non-empty PIL image, got {image!r}")
+
 
 @dataclass(frozen=True)
 class Stylization:

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from generators.image.quality import ensure_usable, image_problem
-from generators.mood.base import Stylization
+from generators.mood.base import LUMA_WEIGHTS, Stylization, check_stylist_input
 from generators.mood.colour import transfer_to_mood
 from generators.mood.moods import pick_style_image
 
@@ -35,8 +35,8 @@ STROKE_DEPTH = 0.05
 CANVAS_DEPTH = 0.04
 # Thread spacing of the canvas per 1024 px.
 CANVAS_PERIOD_PER_1024 = 5.0
-# Rec. 601 luma: brush variance is judged on brightness, as a painter sees value before hue.
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+# Brush variance is judged on brightness, as a painter sees value before hue.
+_LUMA = np.array(LUMA_WEIGHTS, dtype=np.float32)
 
 
 class ClassicStylist:
@@ -48,8 +48,7 @@ class ClassicStylist:
         self, image: Image.Image, mood: Mood, *, seed: int, style_dir: Path | None = None
     ) -> Stylization:
         """Style `image` in `mood`; the same image, mood, seed and style folder give equal bytes."""
-        if not isinstance(image, Image.Image) or image.width < 1 or image.height < 1:
-            raise ValueError(f"`image` must be a non-empty PIL image, got {image!r}")
+        check_stylist_input(image)
         style_reference = pick_style_image(style_dir, mood.name, seed)
         recoloured = transfer_to_mood(
             image, mood, style_image=style_reference, strength=COLOUR_STRENGTH
