@@ -219,10 +219,6 @@ class Kavi:
         note = f"not ready to post: set {', '.join(missing)} in .env"
         return replace(draft, notes=(*draft.notes, note))
 
-    def reconcile(self) -> list[PublishOutcome]:
-        """Settle posts a crash or an ambiguous error left `posting` or `unknown`."""
-        return self.publishing.reconcile()
-
     def recover(self, *, look_up: bool = True, every_unknown: bool = False) -> Recovery:
         """Close what a dead process left (see recover_dead_process); the caller holds the chain.
 

@@ -7,11 +7,8 @@ validation, the chain, `models list`) sees them all, whatever else was imported 
 
 from __future__ import annotations
 
-import generators.image
-import generators.mood
-import generators.poem
+# Imported for what importing them does: each stage package registers its engines.
+from generators import image, mood, poem  # noqa: F401
 from generators.registry import EngineSpec, Stage, engine_names, engines, get_engine_spec
 
-STAGE_PACKAGES = (generators.poem, generators.image, generators.mood)
-
-__all__ = ["STAGE_PACKAGES", "EngineSpec", "Stage", "engine_names", "engines", "get_engine_spec"]
+__all__ = ["EngineSpec", "Stage", "engine_names", "engines", "get_engine_spec"]

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from core.artwork import Artwork
 from storage.db import Database
-from storage.models import ArtworkRow, PostRow, PostState, RunRow, RunStatus
+from storage.models import ArtworkRow, Base, PostRow, PostState, RunRow, RunStatus
 
 BATCH = 5000
 T = TypeVar("T")
@@ -106,47 +106,52 @@ def insert_artworks(db: Database, artworks: Iterable[Artwork]) -> list[int]:
 
 def insert_posts(db: Database, posts: Iterable[ArchivedPost]) -> None:
     """Insert finished post rows in one transaction."""
-    with db.session() as session, session.begin():
-        for batch in _batches(posts):
-            session.execute(
-                insert(PostRow),
-                [
-                    {
-                        "artwork_id": p.artwork_id,
-                        "platform": p.platform,
-                        "state": p.state,
-                        "attempts": p.attempts,
-                        "remote_id": p.remote_id,
-                        "remote_url": p.remote_url,
-                        "last_error": p.last_error,
-                        "retryable": False,
-                        "created_at": p.created_at,
-                        "updated_at": p.posted_at or p.created_at,
-                        "posted_at": p.posted_at,
-                    }
-                    for p in batch
-                ],
-            )
+    _insert_rows(
+        db,
+        PostRow,
+        (
+            {
+                "artwork_id": p.artwork_id,
+                "platform": p.platform,
+                "state": p.state,
+                "attempts": p.attempts,
+                "remote_id": p.remote_id,
+                "remote_url": p.remote_url,
+                "last_error": p.last_error,
+                "retryable": False,
+                "created_at": p.created_at,
+                "updated_at": p.posted_at or p.created_at,
+                "posted_at": p.posted_at,
+            }
+            for p in posts
+        ),
+    )
 
 
 def insert_runs(db: Database, runs: Iterable[ArchivedRun]) -> None:
     """Insert finished run rows in one transaction."""
+    _insert_rows(
+        db,
+        RunRow,
+        (
+            {
+                "trigger": r.trigger,
+                "dry_run": r.dry_run,
+                "local_date": r.local_date,
+                "status": r.status,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "artwork_id": r.artwork_id,
+                "error": None,
+                "pid": None,
+            }
+            for r in runs
+        ),
+    )
+
+
+def _insert_rows(db: Database, model: type[Base], rows: Iterable[dict[str, Any]]) -> None:
+    """Insert `rows` of `model` in batches, all in one transaction."""
     with db.session() as session, session.begin():
-        for batch in _batches(runs):
-            session.execute(
-                insert(RunRow),
-                [
-                    {
-                        "trigger": r.trigger,
-                        "dry_run": r.dry_run,
-                        "local_date": r.local_date,
-                        "status": r.status,
-                        "started_at": r.started_at,
-                        "finished_at": r.finished_at,
-                        "artwork_id": r.artwork_id,
-                        "error": None,
-                        "pid": None,
-                    }
-                    for r in batch
-                ],
-            )
+        for batch in _batches(rows):
+            session.execute(insert(model), batch)

@@ -10,6 +10,19 @@ if TYPE_CHECKING:
 
     from generators.poem.base import Poem
 
+MIN_SIZE = 64
+MAX_SIZE = 4096
+
+
+def check_paint_inputs(*, size: int, seed: int) -> None:
+    """Raise ValueError naming `size` or `seed` when a painter cannot take it (every painter)."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise ValueError(f"`size` must be an integer, got {size!r}")
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"`size` must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
+
 
 @dataclass(frozen=True)
 class Painting:

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generators.image.base import Painting
+from generators.image.base import Painting, check_paint_inputs
 from generators.image.brush import Box, Colour, InkCanvas, stamp_seal
 from generators.image.motifs import Motif, Pen, motif_for
-from generators.image.procedural import _check_inputs
 from generators.image.quality import ensure_usable
 from generators.image.scene import Scene, scene_from_poem, scene_value
 from generators.poem.base import Poem
@@ -44,7 +43,7 @@ class InkPainter:
 
     def paint(self, poem: Poem, *, size: int, seed: int) -> Painting:
         """Paint `poem` as a `size` x `size` ink painting, byte-identical for the same seed."""
-        _check_inputs(size=size, seed=seed)
+        check_paint_inputs(size=size, seed=seed)
         scene = scene_from_poem(poem)
         rng = np.random.default_rng(seed)
         canvas = InkCanvas(size, rng)

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from generators.image.base import Painting
+from generators.image.base import Painting, check_paint_inputs
 from generators.image.quality import ensure_usable
 from generators.image.scene import Scene, scene_from_poem
 from generators.poem.base import Poem
 
-MIN_SIZE = 64
-MAX_SIZE = 4096
 # Smooth fields are computed at most this many pixels across, then upscaled.
 _FIELD_RES = 256
 _BICUBIC = Image.Resampling.BICUBIC
@@ -34,7 +32,7 @@ class ProceduralPainter:
 
     def paint(self, poem: Poem, *, size: int, seed: int) -> Painting:
         """Paint `poem` as a `size` x `size` RGB image, byte-identical for the same seed."""
-        _check_inputs(size=size, seed=seed)
+        check_paint_inputs(size=size, seed=seed)
         scene = scene_from_poem(poem)
         rng = np.random.default_rng(seed)
         if scene.abstract:
@@ -49,15 +47,6 @@ class ProceduralPainter:
             model=None,
             description=scene.describe(),
         )
-
-
-def _check_inputs(*, size: int, seed: int) -> None:
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise ValueError(f"`size` must be an integer, got {size!r}")
-    if not MIN_SIZE <= size <= MAX_SIZE:
-        raise ValueError(f"`size` must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
 
 
 # --- noise -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,26 +13,17 @@ from storage.bulk import ArchivedPost, ArchivedRun, insert_artworks, insert_post
 from storage.db import Database
 from storage.models import PostState, RunStatus
 from storage.repository import get_artwork, last_run, list_artworks, posts_for_artwork
+from tests.storage.samples import make_artwork
 
 
-def artwork(seed: int, **values: object) -> Artwork:
-    made = Artwork(
-        seed=seed,
-        poem="a\nb\nc",
-        poem_engine="grammar",
-        prompt="p",
-        image_engine="procedural",
-        mood="calm",
-        style_engine="classic",
-        caption="c",
-        alt_text="A painting.",
-        image_path=Path(f"artworks/2024/05/{seed}.png"),
-        image_sha256="0" * 64,
-        created_at=datetime(2024, 5, 1, tzinfo=UTC),
-    )
-    for name, value in values.items():
-        setattr(made, name, value)
-    return made
+def artwork(seed: int, **values: Any) -> Artwork:
+    """An archived artwork: its image under artworks/2024/05/, created then."""
+    archived: dict[str, Any] = {
+        "image_path": Path(f"artworks/2024/05/{seed}.png"),
+        "image_sha256": "0" * 64,
+        "created_at": datetime(2024, 5, 1, tzinfo=UTC),
+    }
+    return make_artwork(seed, **{**archived, **values})
 
 
 def test_bulk_rows_read_back_through_the_repository(tmp_path: Path) -> None:

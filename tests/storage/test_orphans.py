@@ -8,12 +8,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from sqlalchemy.orm import Session
 
-from core.artwork import Artwork
 from storage.bulk import insert_artworks
 from storage.db import Database
 from storage.files import ImageStore, write_atomic
@@ -24,38 +21,7 @@ from storage.repository import (
     remove_orphan_files,
     store_artwork,
 )
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return Database.open(f"sqlite:///{tmp_path / 'kavi.db'}")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> ImageStore:
-    return ImageStore(tmp_path)
-
-
-def make_artwork(seed: int = 1, **values: object) -> Artwork:
-    artwork = Artwork(
-        seed=seed,
-        poem="a\nb\nc",
-        poem_engine="grammar",
-        prompt="moon over water",
-        image_engine="procedural",
-        mood="sadness",
-        style_engine="classic",
-        caption="a\nb\nc",
-        alt_text="A painting of the moon.",
-    )
-    for name, value in values.items():
-        setattr(artwork, name, value)
-    return artwork
-
-
-def image(seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
+from tests.storage.samples import image, make_artwork
 
 
 def age(path: Path, seconds: float = 3600) -> None:

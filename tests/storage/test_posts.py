@@ -29,11 +29,6 @@ from tests.fakes import store_sample_artwork
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return Database.open(f"sqlite:///{tmp_path / 'kavi.db'}")
-
-
-@pytest.fixture
 def artwork_id(db: Database, tmp_path: Path) -> int:
     artwork = store_sample_artwork(db, ImageStore(tmp_path))
     assert artwork.id is not None

@@ -3,13 +3,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from core.artwork import Artwork
 from storage.db import Database
 from storage.errors import NotFoundError, StorageError
 from storage.files import ImageStore, write_atomic
@@ -27,36 +24,7 @@ from storage.repository import (
     store_artwork,
     succeeded_run_on,
 )
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return Database.open(f"sqlite:///{tmp_path / 'kavi.db'}")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> ImageStore:
-    return ImageStore(tmp_path)
-
-
-def make_artwork(seed: int = 1) -> Artwork:
-    return Artwork(
-        seed=seed,
-        poem="a\nb\nc",
-        poem_engine="grammar",
-        prompt="moon over water",
-        image_engine="procedural",
-        mood="sadness",
-        style_engine="classic",
-        caption="a\nb\nc\n\n#haiku",
-        alt_text="A painting of the moon.",
-        timings={"poem_s": 0.01},
-    )
-
-
-def image(seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+from tests.storage.samples import image, make_artwork
 
 
 def test_migrations_create_schema_and_wal(db: Database) -> None:
