@@ -94,7 +94,7 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
         return EngineChoice(
             stage, spec.name, model if spec.neural else None, spec.neural, "chosen in settings"
         )
-    offline = next(s for s in engines(stage) if not s.neural)
+    offline = _offline_engine(stage, settings)
     neural = [s for s in engines(stage) if s.neural]
     reason = "no neural engine registered"
     for spec in neural:
@@ -108,6 +108,18 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
             return EngineChoice(stage, spec.name, model, True, f"auto: {why}")
         reason = why or f"no weights for {model}"
     return EngineChoice(stage, offline.name, None, False, f"auto: offline engine, because {reason}")
+
+
+def _offline_engine(stage: Stage, settings: Settings) -> EngineSpec:
+    """The offline engine `auto` falls back to: a stylist made for the chosen painter, else
+    the stage's default (the ink hand)."""
+    offline = [s for s in engines(stage) if not s.neural]
+    if stage == "mood":
+        painter = resolve_engine("image", settings).name
+        paired = [s for s in offline if s.pairs_with == painter]
+        if paired:
+            return paired[0]
+    return offline[0]
 
 
 def resolve_engines(settings: Settings) -> dict[Stage, EngineChoice]:
@@ -196,5 +208,6 @@ class Chain:
             alt_text=build_alt_text(painting.description, poem.lines, chosen_mood.phrase),
             timings=timings,
             engine_notes={c.stage: f"{c.name}: {c.reason}" for c in self.choices.values()},
+            scene=painting.record(),
         )
         return ChainResult(artwork=artwork, image=styled.image, painting=painting.image)

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.publishers.registry import (
     RegisteredNames,
@@ -349,6 +349,7 @@ def _show(kavi: Kavi, artwork_id: int) -> int:
         ("size", f"{artwork.width}x{artwork.height}"),
         ("prompt", artwork.prompt),
         ("alt text", artwork.alt_text),
+        *_scene_rows(artwork.scene),
     ]
     for name, value in rows:
         print(f"  {name + ':':<17}{value}")
@@ -362,6 +363,21 @@ def _show(kavi: Kavi, artwork_id: int) -> int:
         error = f" \u2014 {post.last_error}" if post.last_error else ""
         print(f"    {post.platform:<10} {post.state.value:<8} {where}{error}")
     return EXIT_OK
+
+
+def _scene_rows(scene: dict[str, Any]) -> list[tuple[str, str]]:
+    """`show`'s lines for the painter's record: what it drew (and where), what it could not."""
+    if not scene:
+        return []
+    drawn = ", ".join(
+        f"{item['subject']} at {','.join(str(v) for v in item['box'])}"
+        for item in scene.get("drawn", [])
+    )
+    return [
+        ("framing", scene.get("framing") or "-"),
+        ("drawn", drawn or "nothing"),
+        ("not drawn", ", ".join(scene.get("not_drawn", [])) or "-"),
+    ]
 
 
 def _status(kavi: Kavi, *, limit: int | None) -> int:

@@ -34,6 +34,8 @@ class Artwork:
     height: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     engine_notes: dict[str, str] = field(default_factory=dict)
+    # What the painter drew and where, and what it could not draw (empty when not recorded).
+    scene: dict[str, object] = field(default_factory=dict)
     id: int | None = None
     created_at: datetime | None = None
 

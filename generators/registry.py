@@ -45,6 +45,9 @@ class EngineSpec:
     description: str = ""
     # The offline engine `auto` falls back to (listed first among the offline engines).
     default_offline: bool = False
+    # For a stylist: the painter it is made for, so `auto` pairs them (classic with the
+    # procedural landscapes) instead of using the default.
+    pairs_with: str | None = None
 
     @property
     def neural(self) -> bool:

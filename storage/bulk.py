@@ -87,6 +87,7 @@ def _artwork_values(artwork: Artwork) -> dict[str, Any]:
         "height": artwork.height,
         "timings": artwork.timings,
         "engine_notes": artwork.engine_notes,
+        "scene": artwork.scene,
     }
 
 

@@ -72,6 +72,8 @@ class ArtworkRow(Base):
     height: Mapped[int] = mapped_column(Integer)
     timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     engine_notes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The painter's record: framing, each drawn subject's box, words it could not draw.
+    scene: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     posts: Mapped[list[PostRow]] = relationship(
         back_populates="artwork", cascade="all, delete-orphan"

@@ -60,6 +60,7 @@ def _to_artwork(row: ArtworkRow) -> Artwork:
         height=row.height,
         timings=dict(row.timings or {}),
         engine_notes=dict(row.engine_notes or {}),
+        scene=dict(row.scene or {}),
     )
 
 
@@ -106,6 +107,7 @@ def store_artwork(
             height=image.height,
             timings=artwork.timings,
             engine_notes=artwork.engine_notes,
+            scene=artwork.scene,
         )
         with db.session() as session, session.begin():
             session.add(row)

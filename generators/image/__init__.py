@@ -13,11 +13,18 @@ register(
         "image",
         "procedural",
         "generators.image.procedural:ProceduralPainter",
-        description="seeded generative landscape painting",
+        description="seeded landscape in oils (the first hand)",
+    )
+)
+register(
+    EngineSpec(
+        "image",
+        "ink",
+        "generators.image.ink:InkPainter",
+        description="haiga: the poem's subjects in ink and wash on paper",
         default_offline=True,
     )
 )
-register(EngineSpec("image", "ink", "generators.image.ink:InkPainter", description="haiga in ink"))
 register(
     EngineSpec(
         "image",

@@ -36,6 +36,20 @@ class Painting:
     description: str = ""
     # What was drawn and where: (subject, (left, top, right, bottom)) in pixels, when known.
     drawn: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
+    # Words of the poem the painter could not draw (no motif), so nothing pretends otherwise.
+    not_drawn: tuple[str, ...] = ()
+    # How the picture was framed ("landscape", "close-up"), when the painter composes.
+    framing: str = ""
+
+    def record(self) -> dict[str, object]:
+        """The scene record kept with the artwork: framing, what was drawn where, what was not."""
+        if not self.drawn and not self.not_drawn and not self.framing:
+            return {}
+        return {
+            "framing": self.framing,
+            "drawn": [{"subject": name, "box": list(box)} for name, box in self.drawn],
+            "not_drawn": list(self.not_drawn),
+        }
 
 
 @runtime_checkable

@@ -82,6 +82,9 @@ class InkCanvas:
         self.wash = np.zeros((self.res, self.res), np.float32)
         # Where washes must stay white (a moon, a firefly's glow): 1 keeps, 0 clears.
         self.keep = np.ones((self.res, self.res), np.float32)
+        # Set by the composer for a night scene: the sky is washed dark, so lights are
+        # reserved as bare paper rather than painted in ink.
+        self.night = False
 
     # --- crisp strokes --------------------------------------------------------------------
 
@@ -159,6 +162,10 @@ class InkCanvas:
         edge = np.clip((ys - y0) / max(abs(y1 - y0) * soft, 1.0) + 1.0, 0.0, 1.0)
         band = tone * (1.0 - t) * edge
         self.wash = np.maximum(self.wash, np.broadcast_to(band, self.wash.shape))
+
+    def veil(self, tone: float) -> None:
+        """An even wash over the whole sheet (the dark of night)."""
+        self.wash = np.maximum(self.wash, np.float32(tone))
 
     def wash_blob(self, cx: float, cy: float, rx: float, ry: float, tone: float) -> None:
         """A soft elliptical wash (a cloud, a pond, a distant hill's body)."""

@@ -60,8 +60,10 @@ class InkPainter:
             prompt=scene.prompt + ", ink wash painting on washi paper, sumi-e, haiga",
             engine=self.name,
             model=None,
-            description=describe(drawn, composer.framing),
+            description=describe(drawn, composer.framing, scene.time_of_day),
             drawn=tuple((d.subject, d.box) for d in drawn),
+            not_drawn=not_drawn(scene),
+            framing=composer.framing,
         )
 
 
@@ -82,14 +84,26 @@ def subjects_of(scene: Scene) -> list[str]:
     return names
 
 
-def describe(drawn: list[Drawn], framing: str) -> str:
-    """Alt-text words for what was drawn: "a heron, a river and mountains, in ink on paper"."""
-    phrases = [m.phrase for d in drawn if (m := motif_for(d.subject)) is not None]
+def not_drawn(scene: Scene) -> tuple[str, ...]:
+    """What the poem names that no motif draws: unknown words, and keywords with no motif."""
+    missing = [k for k in scene.subjects if motif_for(k) is None]
+    return tuple(dict.fromkeys((*missing, *scene.unknown)))
+
+
+# The order a describer names things in: the main subjects first, the weather last.
+_DESCRIBE_ORDER = {"figure": 0, "ground": 1, "far": 2, "sky": 3, "overlay": 4}
+_TIME_PHRASES = {"dawn": " at dawn", "dusk": " at dusk", "night": " at night", "day": ""}
+
+
+def describe(drawn: list[Drawn], framing: str, time_of_day: str = "day") -> str:
+    """Alt-text words for what was drawn: "a heron, a river and mountains at dusk, in ink"."""
+    motifs = [m for d in drawn if (m := motif_for(d.subject)) is not None]
+    phrases = [m.phrase for m in sorted(motifs, key=lambda m: _DESCRIBE_ORDER[m.kind])]
     if not phrases:
         return "empty paper with a single ink stroke and a red seal"
     listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
-    view = "a close view of " if framing == "close-up" else ""
-    return f"{view}{listed}, in ink on paper"
+    view = ", seen close up" if framing == "close-up" else ""
+    return f"{listed}{_TIME_PHRASES.get(time_of_day, '')}{view}, in ink on paper"
 
 
 def _accent(scene: Scene, drawn: list[Drawn]) -> Colour:
@@ -116,8 +130,13 @@ class _Composer:
         self.ground = [m for m in motifs if m.kind == "ground"]
         self.overlay = [m for m in motifs if m.kind == "overlay"]
         main = self.figures[0] if self.figures else None
+        # A close-up is one subject and little else (one branch, one frog): a poem of many
+        # places is a landscape, so that nothing it names is left out.
+        few = len(self.ground) <= 1 and len(self.far) <= 1 and len(self.figures) <= 3
         self.framing = (
-            "close-up" if main is not None and main.close_up and rng.random() < 0.6 else "landscape"
+            "close-up"
+            if main is not None and main.close_up and few and rng.random() < 0.6
+            else "landscape"
         )
         # The main subject's third; the seal and the sky's bodies balance it on the other side.
         self.side = 1 if rng.random() < 0.5 else -1
@@ -141,6 +160,13 @@ class _Composer:
 
     def compose(self) -> list[Drawn]:
         """Paint far to near, then the weather; returns what was drawn and where."""
+        if self.scene.time_of_day == "night":
+            # Night: the whole sheet dimmed, the sky darkest at the top; the moon, stars and
+            # lights are reserved out of this wash as bare paper.
+            self.canvas.night = True
+            sky_end = self.horizon if self.framing == "landscape" else self.size * 0.75
+            self.canvas.veil(0.16)
+            self.canvas.wash_band(-self.size * 0.05, sky_end, 0.5, soft=0.05)
         if self.framing == "close-up":
             self._close_up()
         else:
@@ -217,7 +243,7 @@ class _Composer:
         for m in self.far[:1]:
             self.draw(m, (0.0, band_top - s * 0.2, float(s), band_top), tone=0.3)
         self._sky_bodies(s * 0.05, s * 0.45, 0.8)
-        for i, m in enumerate(others[:2]):
+        for i, m in enumerate(others):
             h = s * 0.16
             cx = s * (0.5 - self.side * (0.3 - i * 0.1))
             box = self.box_at(m, cx, band_top - s * 0.02 * i, h / s)

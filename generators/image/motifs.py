@@ -348,15 +348,20 @@ def owl(pen: Pen) -> None:
 
 @motif("figure", 0.1, 1.3, "a frog", close_up=True)
 def frog(pen: Pen) -> None:
-    pen.stroke([(0.2, 0.7), (0.5, 0.45), (0.8, 0.62)], 0.45, tone=0.55, taper=(0.3, 0.3))
-    pen.dab(0.72, 0.4, 0.09)
-    pen.dab(0.56, 0.38, 0.08)
-    pen.dab(0.72, 0.4, 0.035, tone=0.0)
-    pen.dab(0.56, 0.38, 0.03, tone=0.0)
-    pen.stroke([(0.25, 0.72), (0.08, 0.75), (0.2, 0.9), (0.4, 0.88)], 0.08)
-    pen.stroke([(0.75, 0.68), (0.85, 0.85), (0.95, 0.88)], 0.06)
-    pen.stroke([(0.82, 0.55), (0.93, 0.58)], 0.02, taper=(0.05, 0.9))
-    pen.stroke([(0.0, 0.93), (0.5, 0.95), (1.0, 0.92)], 0.02, tone=0.5, dry=0.5)
+    # A frog sitting in profile, facing right: a pale body under one dark line of back,
+    # an eye standing up from the head, the hind leg folded beneath.
+    lift = pen.r(-0.04, 0.04)
+    body = [(0.12, 0.8), (0.2, 0.55), (0.42, 0.38 + lift), (0.64, 0.34), (0.8, 0.38), (0.95, 0.52)]
+    pen.shape([*body, (0.86, 0.62), (0.62, 0.74), (0.35, 0.82)], tone=0.22)
+    pen.stroke(body, 0.05, taper=(0.3, 0.5), dry=0.25)
+    pen.stroke([(0.95, 0.52), (0.8, 0.56), (0.68, 0.54)], 0.02, taper=(0.1, 0.7))
+    pen.dab(0.7, 0.33, 0.075)
+    pen.dab(0.715, 0.32, 0.03, tone=0.0)
+    pen.stroke([(0.32, 0.6), (0.12, 0.84), (0.38, 0.9), (0.6, 0.9)], 0.07, taper=(0.4, 0.2))
+    pen.stroke([(0.74, 0.64), (0.76, 0.86), (0.88, 0.9)], 0.045, taper=(0.3, 0.2))
+    pen.dab(0.9, 0.9, 0.025)
+    pen.dab(0.62, 0.91, 0.025)
+    pen.stroke([(0.0, 0.95), (0.5, 0.97), (1.0, 0.94)], 0.02, tone=0.5, dry=0.5)
 
 
 @motif("figure", 0.08, 1.0, "a cicada", close_up=True)
@@ -640,18 +645,22 @@ def snow(pen: Pen) -> None:
 
 @motif("ground", 0.1, 4.0, "frost")
 def frost(pen: Pen) -> None:
-    for _ in range(int(pen.rng.integers(20, 35))):
-        u, v = pen.r(0.0, 1.0), pen.r(0.3, 1.0)
-        for a in (0.0, 1.05, 2.1):
-            d = 0.015
-            pen.stroke(
-                [
-                    (u - math.cos(a) * d, v - math.sin(a) * d * 3),
-                    (u + math.cos(a) * d, v + math.sin(a) * d * 3),
-                ],
-                0.02,
-                tone=0.4,
-            )
+    # Frost: withered stalks bent over a cold pale ground, their tips left white with rime.
+    pen.wash(0.5, 0.75, 0.6, 0.4, 0.2)
+    for _ in range(int(pen.rng.integers(9, 15))):
+        u, lean, height = pen.r(0.03, 0.97), pen.r(-0.12, 0.12), pen.r(0.35, 0.8)
+        top = (u + lean, 1.0 - height)
+        pen.stroke(
+            [(u, 1.0), (u + lean * 0.4, 1.0 - height * 0.6), top],
+            0.012,
+            tone=0.65,
+            taper=(0.05, 0.9),
+            dry=0.3,
+        )
+        for t in (0.0, pen.r(0.2, 0.5)):
+            x, y = pen.p(top[0] - lean * t, top[1] + height * t * 0.6)
+            pen.canvas.clear(x, y, max(pen.unit * 0.02, 1.0), halo=1.8)
+            pen.dab(top[0] - lean * t, top[1] + height * t * 0.6, 0.012, tone=0.25)
 
 
 @motif("ground", 0.15, 4.0, "ice")
@@ -730,7 +739,13 @@ def sun(pen: Pen) -> None:
 @motif("sky", 0.35, 2.0, "stars")
 def stars(pen: Pen) -> None:
     for _ in range(int(pen.rng.integers(12, 24))):
-        pen.dab(pen.r(0.0, 1.0), pen.r(0.0, 1.0), pen.r(0.004, 0.012), tone=0.8)
+        u, v, r = pen.r(0.0, 1.0), pen.r(0.0, 1.0), pen.r(0.006, 0.016)
+        if pen.canvas.night:
+            # On a night sky a star is paper left bare, with a faint halo.
+            x, y = pen.p(u, v)
+            pen.canvas.clear(x, y, max(pen.unit * r, 1.2), halo=2.2)
+        else:
+            pen.dab(u, v, r, tone=0.8)
 
 
 @motif("sky", 0.2, 2.5, "clouds")
@@ -949,24 +964,26 @@ def _water(pen: Pen, tone: float, count: int) -> None:
 
 @motif("ground", 0.3, 3.0, "a river")
 def river(pen: Pen) -> None:
+    # A river winding back to the horizon: grey water between two banks, lit by broken
+    # ripples that follow its course; reeds or stones on a bank.
     bend = pen.r(-0.25, 0.25)
-    for side in (-1, 1):
-        pen.stroke(
-            [
-                (0.5 + bend + side * 0.05, 0.0),
-                (0.5 - bend + side * 0.2, 0.5),
-                (0.5 + side * 0.5, 1.0),
-            ],
-            0.02,
-            tone=0.6,
-            dry=0.4,
-            taper=(0.1, 0.1),
-        )
-    pen.wash(0.5, 0.7, 0.3, 0.4, 0.25)
-    for k in range(6):
-        v = 0.15 + k * 0.14
-        c = 0.5 + bend * (1 - 2 * v) * 0.5
-        pen.stroke([(c - 0.05 * (1 + v), v), (c + 0.05 * (1 + v), v)], 0.02, tone=0.5)
+    vs = np.linspace(0.0, 1.0, 9)
+    centre = 0.5 + bend * np.sin(vs * math.pi * 1.2) * (1.0 - vs * 0.4)
+    half = 0.03 + 0.42 * vs**1.5
+    left = [(float(c - h), float(v)) for c, h, v in zip(centre, half, vs, strict=True)]
+    right = [(float(c + h), float(v)) for c, h, v in zip(centre, half, vs, strict=True)]
+    pen.shape([*left, *right[::-1]], tone=0.2)
+    for bank in (left, right):
+        pen.stroke(bank, 0.02, tone=0.75, dry=0.45, taper=(0.05, 0.1))
+    for _ in range(int(pen.rng.integers(6, 10))):
+        v = pen.r(0.2, 0.95)
+        c = float(np.interp(v, vs, centre)) + pen.r(-0.5, 0.5) * float(np.interp(v, vs, half))
+        length = 0.04 + 0.12 * v
+        pen.stroke([(c - length / 2, v), (c + length / 2, v + 0.005)], 0.012, tone=0.45)
+    for _ in range(int(pen.rng.integers(2, 5))):
+        v = pen.r(0.55, 0.95)
+        edge = float(np.interp(v, vs, centre - half)) - 0.02
+        pen.stroke([(edge, v), (edge - 0.02, v - 0.12 * v)], 0.01, tone=0.8, taper=(0.1, 0.9))
 
 
 @motif("ground", 0.2, 3.0, "a pond")

@@ -6,9 +6,13 @@ including ones an LLM wrote without listing imagery.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from generators.poem import wordbank
 from generators.poem.base import Poem
 from generators.poem.wordbank import IMAGES, PLACES
 
@@ -182,6 +186,8 @@ class Scene:
     abstract: bool = False
     # The word bank's keywords the poem names ("heron", "bridge"), in the poem's order.
     subjects: tuple[str, ...] = ()
+    # Words of the poem that may name something no motif can draw (see `unpainted_words`).
+    unknown: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """A short plain-English description of the picture, for alt text."""
@@ -280,6 +286,82 @@ class Scene:
         return details
 
 
+# Common English words that name nothing to paint, for poems written outside the word bank
+# (an LLM's): pronouns, auxiliaries, conjunctions, quantifiers and everyday verbs.
+_PLAIN_WORDS = frozenset(
+    _WORD.findall(
+        """
+    a an the this that these those there here it its i me my we our you your he she him her
+    they them their who what which when where why how and or but nor so yet if as than then
+    is are was were be been being am do does did has have had will would can could shall
+    should may might must not no yes all some any each every many much more most few less
+    one two three four five six seven eight nine ten first last only just still again ever
+    never always once too very also even now soon long away back into onto upon with without
+    within about around between among toward towards until till while before after since
+    of in on at by for from to up down out off over under above below beside through across
+    along past near far behind beyond beneath against like my mine ours yours nothing
+    something everything someone no one none own same other another such
+    """
+    )
+)
+# Everyday verbs (their "-s" forms too), which a poem uses and which name nothing to draw.
+_PLAIN_VERBS = frozenset(
+    _WORD.findall(
+        """
+    be go come wait sit stand lie rest sleep wake fall rise sing cry call weep laugh know
+    think feel hear see look watch seem remain stay turn return move stir keep hold let
+    leave find lose give take make break open close begin end die live grow fade hide
+    show shine glow burn fly run walk drift flow pass follow carry bring touch listen speak
+    say tell ask answer dream remember forget wander linger sway tremble whisper sigh
+    """
+    )
+)
+# Endings of verbs and adverbs ("drifting", "cracked", "slowly"), which name no subject.
+_NOT_NOUN_ENDINGS = ("ing", "ed", "ly")
+
+
+@functools.cache
+def _known_words() -> frozenset[str]:
+    """Every word the word bank can write and every word the scene vocabulary reads."""
+    words: set[str] = set(_LEXICON) | set(_KEYWORD_OF) | _PLAIN_WORDS | _PLAIN_VERBS
+    words |= {verb + "s" for verb in _PLAIN_VERBS} | {verb + "es" for verb in _PLAIN_VERBS}
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            words.update(_WORD.findall(value.lower()))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for field in dataclasses.fields(value):
+                walk(getattr(value, field.name))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(key)
+                walk(item)
+        elif isinstance(value, tuple | list | set | frozenset):
+            for item in value:
+                walk(item)
+
+    walk((wordbank.IMAGES, wordbank.PLACES, wordbank.TIME_WORDS, wordbank.SEASONS))
+    return frozenset(words)
+
+
+def unpainted_words(text: str) -> tuple[str, ...]:
+    """Words of `text` that may name a subject the painter has no motif for, each once.
+
+    A heuristic, not a parser: a word counts when neither the word bank nor the scene
+    vocabulary knows it, it is not a plain function word, and it does not end like a verb or
+    an adverb. So an LLM's "teacup" or "kettle" is reported, never silently dropped.
+    """
+    known = _known_words()
+    found: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if len(word) < 3 or word in known or _singular(word) in known:
+            continue
+        if word.endswith(_NOT_NOUN_ENDINGS) or (word.endswith("s") and word[:-1] in known):
+            continue
+        found.append(word)
+    return tuple(dict.fromkeys(found))
+
+
 def scene_from_poem(poem: Poem) -> Scene:
     """Parse a poem's imagery and text into the scene a painter should show."""
     found: dict[str, list[str]] = {}
@@ -344,4 +426,5 @@ def scene_from_poem(poem: Poem) -> Scene:
         fauna=_ordered(fauna, FAUNAS),
         abstract=not concrete,
         subjects=subjects_in(" ".join((*poem.imagery, poem.text))),
+        unknown=unpainted_words(poem.text),
     )

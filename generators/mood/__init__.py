@@ -13,7 +13,8 @@ register(
         "mood",
         "classic",
         "generators.mood.classic:ClassicStylist",
-        description="LAB colour transfer, painterly filter, canvas",
+        description="LAB colour transfer, painterly filter, canvas (for procedural)",
+        pairs_with="procedural",
     )
 )
 register(
@@ -21,7 +22,8 @@ register(
         "mood",
         "ink",
         "generators.mood.ink:InkStylist",
-        description="tints paper and ink in the mood's colours, keeping every value (for ink)",
+        description="tints paper and ink in the mood's colours, keeping every value",
+        default_offline=True,
     )
 )
 register(

@@ -15,8 +15,18 @@ def test_auto_resolves_to_offline_engines_without_weights(tmp_path: Path) -> Non
     poem = resolve_engine("poem", settings)
     assert (poem.name, poem.neural) == ("grammar", False)
     assert poem.reason.startswith("auto: offline engine, because")
-    assert resolve_engine("image", settings).name == "procedural"
-    assert resolve_engine("mood", settings).name == "classic"
+    assert resolve_engine("image", settings).name == "ink"
+    assert resolve_engine("mood", settings).name == "ink"
+
+
+def test_auto_stylist_pairs_with_the_painter(tmp_path: Path) -> None:
+    oils = load_settings(data_dir=tmp_path, image_engine="procedural")
+    assert resolve_engine("mood", oils).name == "classic"
+    ink = load_settings(data_dir=tmp_path, image_engine="ink")
+    assert resolve_engine("mood", ink).name == "ink"
+    # A stylist named in settings is used with any painter.
+    mixed = load_settings(data_dir=tmp_path, image_engine="procedural", style_engine="ink")
+    assert resolve_engine("mood", mixed).name == "ink"
 
 
 def test_auto_names_the_model_once_whether_found_or_not(
@@ -55,15 +65,18 @@ def test_choice_is_logged_and_recorded(tmp_path: Path, caplog: pytest.LogCapture
     settings = load_settings(data_dir=tmp_path, image_size=256)
     with caplog.at_level(logging.INFO):
         chain = Chain(settings)
-    assert "stage image uses engine procedural" in caplog.text
+    assert "stage image uses engine ink" in caplog.text
     result = chain.run(seed=5)
     artwork = result.artwork
-    assert artwork.engine_notes["image"].startswith("procedural: auto: offline engine")
+    assert artwork.engine_notes["image"].startswith("ink: auto: offline engine")
     assert (artwork.poem_engine, artwork.image_engine, artwork.style_engine) == (
         "grammar",
-        "procedural",
-        "classic",
+        "ink",
+        "ink",
     )
+    # The ink painter's record travels with the artwork, and names what it drew.
+    assert artwork.scene["framing"] in ("landscape", "close-up")
+    assert [d["subject"] for d in artwork.scene["drawn"]]
     assert artwork.mood in settings.enabled_moods
     assert len(artwork.poem_lines) == 3 and artwork.poem in artwork.caption
     assert result.image.size == (256, 256)

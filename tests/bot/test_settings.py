@@ -50,7 +50,7 @@ def test_reads_dotenv(tmp_path: Path) -> None:
         (
             "IMAGE_ENGINE",
             "dalle",
-            "IMAGE_ENGINE: unknown engine 'dalle'; choose one of: auto, procedural, ink",
+            "IMAGE_ENGINE: unknown engine 'dalle'; choose one of: auto, ink, procedural",
         ),
         ("MOODS", "joy", "MOODS: unknown mood 'joy'"),
         ("PUBLISHERS", "myspace", "PUBLISHERS: unknown publisher 'myspace'"),
@@ -160,7 +160,7 @@ def test_engine_settings_choose_from_the_engine_registry(
     monkeypatch.setenv("IMAGE_ENGINE", "Toy")
     assert load_settings(data_dir=tmp_path).image_engine == "toy"
     monkeypatch.setenv("IMAGE_ENGINE", "dalle")
-    with pytest.raises(ConfigError, match="choose one of: auto, procedural, ink, toy, diffusion"):
+    with pytest.raises(ConfigError, match="choose one of: auto, ink, procedural, toy, diffusion"):
         load_settings(data_dir=tmp_path)
 
 

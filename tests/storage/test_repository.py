@@ -32,7 +32,7 @@ def test_migrations_create_schema_and_wal(db: Database) -> None:
     assert {"artworks", "posts", "runs", "alembic_version"} <= tables
     with db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
 
 
 def test_migrate_twice_is_a_noop(tmp_path: Path) -> None:
@@ -51,6 +51,19 @@ def test_store_and_read_back(db: Database, store: ImageStore, tmp_path: Path) ->
     assert again.painting_path and (tmp_path / again.painting_path).is_file()
     assert again.width == 32 and again.image_sha256 and len(again.image_sha256) == 64
     assert [a.id for a in list_artworks(db)] == [stored.id]
+
+
+def test_the_painter_s_scene_record_is_kept(db: Database, store: ImageStore) -> None:
+    scene = {
+        "framing": "close-up",
+        "drawn": [{"subject": "frog", "box": [10, 12, 30, 28]}],
+        "not_drawn": ["teacup"],
+    }
+    stored = store_artwork(db, store, make_artwork(scene=scene), image(), image(1))
+    assert stored.id is not None
+    assert get_artwork(db, stored.id).scene == scene
+    older = store_artwork(db, store, make_artwork(seed=2), image(2), image(3))
+    assert older.id is not None and get_artwork(db, older.id).scene == {}
 
 
 def test_unknown_artwork(db: Database) -> None:
