@@ -1,6 +1,7 @@
 """Benchmark the offline chain: per-stage wall time over N seeds and the process's peak memory.
 
-Usage: python bench/bench_offline.py --seeds 10 --size 1024   (prints JSON)
+Usage: python bench/bench_offline.py --seeds 10 --size 1024 [--engine ink --stylist ink]
+(prints JSON; the default engines are the default offline hand, ink and its stylist)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def cli_help_seconds(runs: int = 5) -> float:
 
 
 def offline_chain(
-    data_dir: Path, size: int, image_engine: str = "procedural", style_engine: str = "classic"
+    data_dir: Path, size: int, image_engine: str = "ink", style_engine: str = "ink"
 ) -> Chain:
     """The offline chain (grammar poem, then the named painter and stylist) at `size` px."""
     from bot.chain import Chain
@@ -55,12 +56,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--engine", default="ink", help="the painter (ink, procedural)")
+    parser.add_argument("--stylist", default="ink", help="the mood engine (ink, classic)")
     args = parser.parse_args()
 
     help_s = cli_help_seconds()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory() as data_dir:
-        chain = offline_chain(Path(data_dir), args.size)
+        chain = offline_chain(Path(data_dir), args.size, args.engine, args.stylist)
         start = time.perf_counter()
         chain.run(seed=10_000)  # warm-up: imports and the pronouncing dictionary
         warmup_s = time.perf_counter() - start
@@ -74,6 +77,7 @@ def main() -> None:
                 stages[key].append(result.artwork.timings[key])
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = {
+        "engines": f"grammar, {args.engine}, {args.stylist}",
         "size_px": args.size,
         "seeds": args.seeds,
         "cpu_count": os.cpu_count(),

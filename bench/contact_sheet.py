@@ -1,8 +1,10 @@
 """Contact sheets of the offline chain: 36 seeds, and one poem in all 20 moods, as PNG.
 
 Usage: python bench/contact_sheet.py OUT_DIR [--engine ink] [--stylist ink] [--size 512]
+                                     [--for-docs]
 Writes OUT_DIR/contact-<engine>-<stylist>.png (finals), paintings-… (before the mood step)
-and moods-…png, so a person can look at the hand as a follower would.
+and moods-…png, so a person can look at the hand as a follower would. `--for-docs` writes
+only contact.png and moods.png with smaller tiles (about half the bytes), as in docs/ink/.
 """
 
 from __future__ import annotations
@@ -21,16 +23,16 @@ _THUMB = 256
 _LABEL = 16
 
 
-def _sheet(tiles: list[tuple[Image.Image, str]], columns: int) -> Image.Image:
+def _sheet(tiles: list[tuple[Image.Image, str]], columns: int, thumb: int = _THUMB) -> Image.Image:
     """Tiles in a grid, each with a one-line label under it."""
     rows = (len(tiles) + columns - 1) // columns
-    cell_h = _THUMB + _LABEL
-    sheet = Image.new("RGB", (columns * _THUMB, rows * cell_h), (250, 250, 248))
+    cell_h = thumb + _LABEL
+    sheet = Image.new("RGB", (columns * thumb, rows * cell_h), (250, 250, 248))
     draw = ImageDraw.Draw(sheet)
     for i, (image, label) in enumerate(tiles):
-        x, y = (i % columns) * _THUMB, (i // columns) * cell_h
-        sheet.paste(image.resize((_THUMB, _THUMB), Image.Resampling.LANCZOS), (x, y))
-        draw.text((x + 4, y + _THUMB + 2), label[:40], fill=(30, 30, 30))
+        x, y = (i % columns) * thumb, (i // columns) * cell_h
+        sheet.paste(image.resize((thumb, thumb), Image.Resampling.LANCZOS), (x, y))
+        draw.text((x + 4, y + thumb + 2), label[: thumb // 6], fill=(30, 30, 30))
     return sheet
 
 
@@ -42,6 +44,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--mood-seed", type=int, default=1)
+    parser.add_argument("--for-docs", action="store_true", help="smaller sheets for docs/")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -62,13 +65,16 @@ def main() -> None:
             result = chain.run(seed=args.mood_seed, mood=mood)
             moods.append((result.image, mood))
         print(chain.run(seed=args.mood_seed).artwork.poem)
-    for name, tiles, columns in (
-        ("contact", finals, 6),
-        ("paintings", paintings, 6),
-        ("moods", moods, 5),
-    ):
-        path = args.out / f"{name}-{args.engine}-{args.stylist}.png"
-        _sheet(tiles, columns).save(path)
+    sheets = [("contact", finals, 6), ("paintings", paintings, 6), ("moods", moods, 5)]
+    for name, tiles, columns in sheets:
+        if args.for_docs:
+            if name == "paintings":
+                continue
+            path = args.out / f"{name}.png"
+            _sheet(tiles, columns, thumb=192).save(path, optimize=True)
+        else:
+            path = args.out / f"{name}-{args.engine}-{args.stylist}.png"
+            _sheet(tiles, columns).save(path)
         print(path)
 
 

@@ -248,10 +248,11 @@ class _Composer:
             cx = s * (0.5 - self.side * (0.3 - i * 0.1))
             box = self.box_at(m, cx, band_top - s * 0.02 * i, h / s)
             self.draw(m, box, tone=0.55)
-        h = s * float(rng.uniform(0.42, 0.55))
+        h = s * float(rng.uniform(0.36, 0.6))
         w = min(h * main.aspect, s * 0.85)
         h = w / main.aspect
-        cx = s * (0.5 + self.side / 6.0)
+        # On its third, give or take: two close-ups of one subject should not coincide.
+        cx = s * (0.5 + self.side * float(rng.uniform(0.1, 0.24)))
         cx = min(max(cx, w / 2 + s * 0.03), s - w / 2 - s * 0.03)
         bottom = s * float(rng.uniform(0.7, 0.9))
         self.draw(main, (cx - w / 2, bottom - h, cx + w / 2, bottom), tone=1.0)

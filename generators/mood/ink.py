@@ -35,6 +35,20 @@ PLAIN_MIDDLE = (0.5, 0.49, 0.47)
 PLAIN_PAPER = (0.96, 0.93, 0.86)
 # A pixel this saturated (max - min channel) is an accent and keeps its colour.
 ACCENT_SATURATION = 0.35
+# The mood's atmosphere, over the toned painting: mist for the melancholy moods (a band of
+# fog lifting the ink toward the paper), a warm light for the glad ones (a glow from one
+# upper corner over paper and middle tones), a closing dark for the fearful and hard ones
+# (the corners dimmed). The rest stay plain. Strengths keep every subject readable
+# (tests/generators/test_ink_record.py measures it over a year of seeds).
+ATMOSPHERES: dict[str, str] = {
+    **dict.fromkeys(("sadness", "regret", "pessimism", "shame", "shyness"), "mist"),
+    **dict.fromkeys(("gratitude", "love", "optimism"), "glow"),
+    **dict.fromkeys(("fear", "anger", "disgust", "arrogance"), "gloom"),
+}
+MIST_LIFT = 0.4
+GLOW_STRENGTH = 0.6
+GLOW_COLOUR = (1.0, 0.8, 0.5)
+GLOOM_DEPTH = 0.3
 _LUMA = np.array(LUMA_WEIGHTS, dtype=np.float32)
 
 
@@ -44,9 +58,18 @@ class InkStylist:
     name = "ink"
 
     def stylize(
-        self, image: Image.Image, mood: Mood, *, seed: int, style_dir: Path | None = None
+        self,
+        image: Image.Image,
+        mood: Mood,
+        *,
+        seed: int,
+        style_dir: Path | None = None,
+        atmosphere: bool = True,
     ) -> Stylization:
-        """Tone `image` in `mood`; the same image, mood, seed and style folder give equal bytes."""
+        """Tone `image` in `mood`; the same image, mood, seed and style folder give equal bytes.
+
+        `atmosphere=False` leaves out the mood's mist, glow or gloom (the tone map alone).
+        """
         check_stylist_input(image)
         style_reference = pick_style_image(style_dir, mood.name, seed)
         ink, middle, paper = _tones(mood, style_reference)
@@ -56,6 +79,8 @@ class InkStylist:
         low, high = np.percentile(value, [0.5, 99.5]).astype(np.float32)
         value = np.clip((value - low) / max(float(high - low), 1e-3), 0.0, 1.0)
         toned = _through_tones(value, ink, middle, paper)
+        if atmosphere:
+            toned = _atmosphere(toned, value, ATMOSPHERES.get(mood.name), seed)
         saturation = pixels.max(axis=2) - pixels.min(axis=2)
         keep = np.clip(saturation / np.float32(ACCENT_SATURATION), 0.0, 1.0)[..., np.newaxis]
         out = toned * (1.0 - keep) + pixels * keep
@@ -88,6 +113,34 @@ def _tones(mood: Mood, style_image: Path | None) -> tuple[Float32Array, ...]:
         (np.asarray(base, dtype=np.float32) * (1 - tint) + target * tint).astype(np.float32)
         for base, target, tint in zip(plain, targets, tints, strict=True)
     )
+
+
+def _atmosphere(
+    toned: Float32Array, value: Float32Array, kind: str | None, seed: int
+) -> Float32Array:
+    """Lay the mood's mist, glow or gloom over the toned painting (placed by the seed)."""
+    if kind is None:
+        return toned
+    rng = np.random.default_rng(seed)
+    height, width = value.shape
+    ys = (np.arange(height, dtype=np.float32) + 0.5)[:, np.newaxis] / height
+    xs = (np.arange(width, dtype=np.float32) + 0.5)[np.newaxis, :] / width
+    if kind == "mist":
+        # A band of fog across the lower middle: ink in it is lifted toward the paper.
+        centre = np.float32(rng.uniform(0.55, 0.75))
+        band = np.exp(-(((ys - centre) / np.float32(0.12)) ** 2)) * np.float32(MIST_LIFT)
+        paper = toned.reshape(-1, 3)[np.argmax(value.ravel())]
+        return toned + (paper - toned) * band[..., np.newaxis]
+    if kind == "glow":
+        # Warm light from an upper corner, over the light tones only: the ink stays ink.
+        corner = np.float32(0.0 if rng.random() < 0.5 else 1.0)
+        distance = np.sqrt((xs - corner) ** 2 + (ys - np.float32(0.1)) ** 2)
+        light = np.clip(1.0 - distance / np.float32(1.1), 0.0, 1.0) ** 1.5 * (0.4 + 0.6 * value)
+        warm = np.asarray(GLOW_COLOUR, np.float32) * np.maximum(value, 0.5)[..., np.newaxis]
+        return toned + (warm - toned) * (light * np.float32(GLOW_STRENGTH))[..., np.newaxis]
+    # Gloom: the corners close in.
+    corners = np.clip(np.sqrt((xs - 0.5) ** 2 + (ys - 0.5) ** 2) / np.float32(0.71), 0.0, 1.0)
+    return toned * (1.0 - np.float32(GLOOM_DEPTH) * corners**2)[..., np.newaxis]
 
 
 def _through_tones(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from generators.image.ink import InkPainter
-from generators.mood.ink import InkStylist
+from generators.mood.ink import ATMOSPHERES, InkStylist
 from generators.mood.moods import MOODS, get_mood
 from generators.poem.grammar import GrammarPoemWriter
 
@@ -35,8 +35,9 @@ def test_same_input_gives_the_same_bytes(painting: Image.Image) -> None:
     assert (first.engine, first.mood, first.style_reference) == ("ink", "love", None)
 
 
-@pytest.mark.parametrize("mood", ["gratitude", "anger", "fear", "neutral"])
+@pytest.mark.parametrize("mood", ["trust", "humility", "surprise", "neutral"])
 def test_every_value_of_the_painting_is_kept(painting: Image.Image, mood: str) -> None:
+    assert mood not in ATMOSPHERES  # plain moods: the tone map alone
     # A monotonic tone map: brightness before and after move together, so no edge is lost.
     before = pixels(painting) @ _LUMA
     after = pixels(InkStylist().stylize(painting, get_mood(mood), seed=1).image) @ _LUMA
@@ -44,6 +45,40 @@ def test_every_value_of_the_painting_is_kept(painting: Image.Image, mood: str) -
     # ...and the paper stays light, the ink dark: ink on paper, not a colour card.
     assert after[before >= np.percentile(before, 70)].mean() > 0.75
     assert after[before <= np.percentile(before, 1)].mean() < 0.35
+
+
+def detail(luma: np.ndarray) -> np.ndarray:
+    """The luminance detail: the image minus a 9-pixel box blur of itself."""
+    grey = Image.fromarray(np.clip(luma * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    blurred = np.asarray(grey.filter(ImageFilter.BoxBlur(4)), np.float32) / 255.0
+    return luma - blurred
+
+
+@pytest.mark.parametrize(
+    ("mood", "kind"), [("sadness", "mist"), ("gratitude", "glow"), ("fear", "gloom")]
+)
+def test_the_atmosphere_shows_and_keeps_the_detail(
+    painting: Image.Image, mood: str, kind: str
+) -> None:
+    assert ATMOSPHERES[mood] == kind
+    before = pixels(painting) @ _LUMA
+    styled = pixels(InkStylist().stylize(painting, get_mood(mood), seed=1).image)
+    plain = pixels(InkStylist().stylize(painting, get_mood(mood), seed=1, atmosphere=False).image)
+    # Every stroke's edge survives the mist, light or gloom...
+    kept = np.corrcoef(detail(before).ravel(), detail(styled @ _LUMA).ravel())[0, 1]
+    assert kept > 0.9, f"{mood}: luminance detail correlation {kept:.3f}"
+    # ...and the atmosphere is really there: mist lifts the darks, the glow warms the paper
+    # (red above blue), the gloom darkens the corners.
+    change = styled - plain
+    if kind == "mist":
+        dark = before < np.percentile(before, 10)
+        assert (styled @ _LUMA)[dark].mean() > (plain @ _LUMA)[dark].mean() + 0.02
+    elif kind == "glow":
+        warmer = change[..., 0] - change[..., 2]  # red gained over blue
+        assert max(warmer[:, :128].mean(), warmer[:, 128:].mean()) > 0.03
+    else:
+        corner = (styled @ _LUMA)[:24, :24].mean()
+        assert corner < (plain @ _LUMA)[:24, :24].mean() - 0.1
 
 
 def test_accents_keep_their_colour(painting: Image.Image) -> None:
