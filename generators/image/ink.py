@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from generators.image.base import Painting, check_paint_inputs
 from generators.image.brush import Box, Colour, InkCanvas, stamp_seal
@@ -50,9 +51,12 @@ class InkPainter:
         composer = _Composer(scene, canvas, rng)
         drawn = composer.compose()
         image = canvas.render(_accent(scene, drawn))
+        left, right = composer.strip
+        if composer.framing == "scroll":
+            mount_scroll(image, left, right)
         s = size * 0.045
-        corner = composer.seal_side
-        x = size * 0.05 if corner < 0 else size * 0.95 - s
+        margin = (right - left) * 0.05
+        x = left + margin if composer.seal_side < 0 else right - margin - s
         stamp_seal(image, (x, size * 0.92 - s, x + s, size * 0.92))
         ensure_usable(image, what="the ink painter")
         return Painting(
@@ -102,7 +106,7 @@ def describe(drawn: list[Drawn], framing: str, time_of_day: str = "day") -> str:
     if not phrases:
         return "empty paper with a single ink stroke and a red seal"
     listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
-    view = ", seen close up" if framing == "close-up" else ""
+    view = {"close-up": ", seen close up", "scroll": ", as a hanging scroll"}.get(framing, "")
     return f"{listed}{_TIME_PHRASES.get(time_of_day, '')}{view}, in ink on paper"
 
 
@@ -115,6 +119,26 @@ def _accent(scene: Scene, drawn: list[Drawn]) -> Colour:
     if names & {"lantern", "firefly"} and scene.time_of_day == "night":
         return GLOW
     return VERMILION
+
+
+# The hanging scroll's silk mount, around the painting's strip, and its edge.
+MOUNT: Colour = (0.78, 0.77, 0.72)
+MOUNT_EDGE: Colour = (0.42, 0.4, 0.36)
+# The scroll's painting: a strip a little under half the sheet wide (about 1:2.2).
+SCROLL_WIDTH = 0.46
+
+
+def mount_scroll(image: Image.Image, left: float, right: float) -> None:
+    """Frame the strip [left, right) as a hanging scroll: silk on both sides, a thin edge."""
+    size = image.size[1]
+    draw = ImageDraw.Draw(image)
+    silk = tuple(int(c * 255 + 0.5) for c in MOUNT)
+    edge = tuple(int(c * 255 + 0.5) for c in MOUNT_EDGE)
+    draw.rectangle((0, 0, int(left) - 1, size), fill=silk)
+    draw.rectangle((int(right), 0, size, size), fill=silk)
+    line = max(1, round(size * 0.003))
+    for x in (int(left) - line, int(right)):
+        draw.rectangle((x, 0, x + line - 1, size), fill=edge)
 
 
 class _Composer:
@@ -133,11 +157,17 @@ class _Composer:
         # A close-up is one subject and little else (one branch, one frog): a poem of many
         # places is a landscape, so that nothing it names is left out.
         few = len(self.ground) <= 1 and len(self.far) <= 1 and len(self.figures) <= 3
-        self.framing = (
-            "close-up"
-            if main is not None and main.close_up and few and rng.random() < 0.6
-            else "landscape"
-        )
+        draw_framing = rng.random()
+        if main is not None and main.close_up and few and draw_framing < 0.6:
+            self.framing = "close-up"
+        elif draw_framing > 0.7:
+            # A hanging scroll: a tall strip read from the far peaks down to the near figure.
+            self.framing = "scroll"
+        else:
+            self.framing = "landscape"
+        s = self.size
+        width = s * SCROLL_WIDTH if self.framing == "scroll" else s
+        self.strip = ((s - width) / 2, (s + width) / 2)
         # The main subject's third; the seal and the sky's bodies balance it on the other side.
         self.side = 1 if rng.random() < 0.5 else -1
         self.seal_side = -self.side if rng.random() < 0.7 else self.side
@@ -149,7 +179,9 @@ class _Composer:
         facing = bool(self.rng.random() < 0.5) if flip is None else flip
         m.draw(Pen(self.canvas, box, self.rng, tone=tone, flip=facing))
         s = self.size
-        x0, y0, x1, y1 = (int(round(min(max(v, 0), s))) for v in box)
+        left, right = self.strip
+        x0, x1 = (int(round(min(max(v, left), right))) for v in (box[0], box[2]))
+        y0, y1 = (int(round(min(max(v, 0), s))) for v in (box[1], box[3]))
         self.drawn.append(Drawn(m.name, (x0, y0, x1, y1)))
 
     def box_at(self, m: Motif, cx: float, bottom: float, scale: float) -> Box:
@@ -164,15 +196,18 @@ class _Composer:
             # Night: the whole sheet dimmed, the sky darkest at the top; the moon, stars and
             # lights are reserved out of this wash as bare paper.
             self.canvas.night = True
-            sky_end = self.horizon if self.framing == "landscape" else self.size * 0.75
+            sky_end = self.horizon if self.framing != "close-up" else self.size * 0.75
             self.canvas.veil(0.16)
             self.canvas.wash_band(-self.size * 0.05, sky_end, 0.5, soft=0.05)
         if self.framing == "close-up":
             self._close_up()
+        elif self.framing == "scroll":
+            self._scroll()
         else:
             self._landscape()
+        left, right = self.strip
         for m in self.overlay:
-            self.draw(m, (0.0, 0.0, float(self.size), float(self.size)), tone=0.9, flip=False)
+            self.draw(m, (left, 0.0, right, float(self.size)), tone=0.9, flip=False)
         if not self.drawn:
             self._lone_stroke()
         return self.drawn
@@ -231,6 +266,50 @@ class _Composer:
             scale = min(scale, (bottom / s) * 0.95)
             box = self.box_at(m, cx, bottom, scale)
             shift = max(0.0, s * 0.02 - box[0]) - max(0.0, box[2] - s * 0.98)
+            self.draw(m, (box[0] + shift, box[1], box[2] + shift, box[3]), tone=tone)
+
+    def _scroll(self) -> None:
+        """A tall strip: peaks high up, the ground below, the main figure near the bottom."""
+        s, rng = self.size, self.rng
+        left, right = self.strip
+        width = right - left
+        hz = s * float(rng.uniform(0.34, 0.48))
+        for i, m in enumerate(self.sky):
+            h = s * m.scale * 0.8
+            w = min(h * m.aspect, width * 0.8)
+            cx = left + width * (0.5 - self.side * 0.22) + i * width * 0.1 * self.side
+            cx = min(max(cx, left + w / 2 + width * 0.04), right - w / 2 - width * 0.04)
+            cy = s * float(rng.uniform(0.1, 0.2))
+            self.draw(m, (cx - w / 2, cy - h * 0.4, cx + w / 2, cy + h * 0.4), tone=0.85)
+        for i, m in enumerate(self.far):
+            # Peaks rise steeply in a scroll: taller than a landscape's, fading upward.
+            height = min(s * m.scale * (1.5 - 0.35 * i), hz * 0.85)
+            x0 = left - width * float(rng.uniform(0.0, 0.2))
+            box = (x0, hz - height, x0 + width * 1.2, hz + s * 0.02)
+            self.draw(m, box, tone=0.6 - 0.15 * i)
+        for i, m in enumerate(self.ground):
+            top = hz + (s - hz) * (0.0 if i == 0 else 0.4)
+            if m.name in _POOLS:
+                box = (left + width * 0.1, top + (s - top) * 0.3, right - width * 0.1, s * 0.95)
+                self.draw(m, box, tone=0.75)
+                continue
+            self.draw(m, (left, top, right, s * 0.98), tone=0.75)
+        for i, m in enumerate(self.figures):
+            if i == 0:
+                bottom = s * float(rng.uniform(0.84, 0.92))
+                scale = m.scale * float(rng.uniform(1.0, 1.3))
+                cx = left + width * (0.5 + self.side * 0.18)
+                tone = 1.0
+            else:
+                depth = min(0.35 + 0.2 * i, 0.8)
+                bottom = hz + (s - hz) * (0.2 + 0.35 * (1.0 - depth))
+                scale = m.scale * (1.0 - depth * 0.6)
+                cx = left + width * (0.5 - self.side * float(rng.uniform(0.1, 0.25)))
+                tone = 1.0 - depth * 0.6
+            # Never wider than the strip.
+            scale = min(scale, width * 0.85 / (m.aspect * s), (bottom / s) * 0.95)
+            box = self.box_at(m, cx, bottom, scale)
+            shift = max(0.0, left + width * 0.03 - box[0]) - max(0.0, box[2] - right + width * 0.03)
             self.draw(m, (box[0] + shift, box[1], box[2] + shift, box[3]), tone=tone)
 
     def _close_up(self) -> None:

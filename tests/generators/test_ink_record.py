@@ -77,3 +77,18 @@ def test_the_contrast_measure_sees_a_missing_subject() -> None:
     assert region_contrast(blank, (16, 16, 48, 48)) < VISIBLE
     blank[30:34, 20:44] = 0.2
     assert region_contrast(blank, (16, 16, 48, 48)) >= VISIBLE
+
+
+def test_three_framings_and_the_scroll_keeps_to_its_strip() -> None:
+    writer, painter = GrammarPoemWriter(), InkPainter()
+    framings: set[str] = set()
+    for seed in range(40):
+        painting = painter.paint(writer.write(seed=seed), size=128, seed=seed)
+        framings.add(painting.framing)
+        if painting.framing != "scroll":
+            continue
+        for name, (x0, _, x1, _) in painting.drawn:
+            assert 128 * 0.26 <= x0 < x1 <= 128 * 0.74, f"seed {seed}: {name} leaves the strip"
+        silk = np.asarray(painting.image.convert("L"), dtype=np.float32)[:, :20]
+        assert silk.std() < 2.0, f"seed {seed}: the mount is painted on"
+    assert framings == {"landscape", "close-up", "scroll"}
