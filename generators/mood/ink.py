@@ -81,7 +81,9 @@ class InkStylist:
         toned = _through_tones(value, ink, middle, paper)
         if atmosphere:
             toned = _atmosphere(toned, value, ATMOSPHERES.get(mood.name), seed)
-        saturation = pixels.max(axis=2) - pixels.min(axis=2)
+        # Channel by channel: far faster than max/min over the last axis of a big array.
+        r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+        saturation = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
         keep = np.clip(saturation / np.float32(ACCENT_SATURATION), 0.0, 1.0)[..., np.newaxis]
         out = toned * (1.0 - keep) + pixels * keep
         styled = Image.fromarray(np.clip(out * 255.0 + 0.5, 0.0, 255.0).astype(np.uint8), "RGB")
@@ -143,11 +145,23 @@ def _atmosphere(
     return toned * (1.0 - np.float32(GLOOM_DEPTH) * corners**2)[..., np.newaxis]
 
 
+# Steps of the tone map's lookup table: finer than 8-bit output can show.
+_TONE_STEPS = 4096
+
+
 def _through_tones(
     value: Float32Array, ink: Float32Array, middle: Float32Array, paper: Float32Array
 ) -> Float32Array:
-    """Map values in [0, 1] through ink (0), middle (0.5) and paper (1), linearly between."""
-    lower = np.minimum(value * 2.0, 1.0)[..., np.newaxis]
-    upper = np.maximum(value * 2.0 - 1.0, 0.0)[..., np.newaxis]
-    dark_half = ink + (middle - ink) * lower
-    return np.where(value[..., np.newaxis] < 0.5, dark_half, middle + (paper - middle) * upper)
+    """Map values in [0, 1] through ink (0), middle (0.5) and paper (1), linearly between.
+
+    Through a lookup table of the map: one gather per pixel instead of arithmetic on three
+    full-size channels.
+    """
+    steps = np.linspace(0.0, 1.0, _TONE_STEPS, dtype=np.float32)
+    lower = np.minimum(steps * 2.0, 1.0)[:, np.newaxis]
+    upper = np.maximum(steps * 2.0 - 1.0, 0.0)[:, np.newaxis]
+    table = np.where(
+        steps[:, np.newaxis] < 0.5, ink + (middle - ink) * lower, middle + (paper - middle) * upper
+    ).astype(np.float32)
+    index = (value * np.float32(_TONE_STEPS - 1) + np.float32(0.5)).astype(np.intp)
+    return table[index]
