@@ -63,6 +63,7 @@ _OPTION_SETTINGS: dict[str, str] = {
     "compile": "torch_compile",
     "strength": "style_strength",
     "fallback": "poem_fallback",
+    "lettering": "lettering",
 }
 _ENGINE_SETTINGS: dict[Stage, str] = {
     "poem": "poem_engine",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from generators.image.base import InkOptions
 from generators.image.diffusion import DiffusionPainterOptions
 from generators.models import weights_on_disk
 from generators.registry import EngineSpec, register
@@ -21,6 +22,7 @@ register(
         "image",
         "ink",
         "generators.image.ink:InkPainter",
+        InkOptions,
         description="haiga: the poem's subjects in ink and wash on paper",
         default_offline=True,
     )

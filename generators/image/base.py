@@ -25,6 +25,16 @@ def check_paint_inputs(*, size: int, seed: int) -> None:
 
 
 @dataclass(frozen=True)
+class InkOptions:
+    """The ink hand's settings: whether to letter the poem on the painting (LETTERING).
+
+    Here rather than in ink.py, so that registering the engine imports no numpy.
+    """
+
+    lettering: bool = True
+
+
+@dataclass(frozen=True)
 class Painting:
     """An RGB image painted from a poem, with the prompt or scene description behind it."""
 
@@ -40,6 +50,8 @@ class Painting:
     not_drawn: tuple[str, ...] = ()
     # How the picture was framed ("landscape", "close-up"), when the painter composes.
     framing: str = ""
+    # Where the poem is lettered on the painting (left, top, right, bottom), if it is.
+    lettering: tuple[int, int, int, int] | None = None
 
     def record(self) -> dict[str, object]:
         """The scene record kept with the artwork: framing, what was drawn where, what was not."""
@@ -49,6 +61,7 @@ class Painting:
             "framing": self.framing,
             "drawn": [{"subject": name, "box": list(box)} for name, box in self.drawn],
             "not_drawn": list(self.not_drawn),
+            "lettering": list(self.lettering) if self.lettering else None,
         }
 
 

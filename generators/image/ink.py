@@ -12,13 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from generators.image.base import Painting, check_paint_inputs
+from generators.image.base import InkOptions, Painting, check_paint_inputs
 from generators.image.brush import Box, Colour, InkCanvas, stamp_seal
+from generators.image.lettering import letter_poem
 from generators.image.motifs import Motif, Pen, motif_for
 from generators.image.quality import ensure_usable
 from generators.image.scene import Scene, scene_from_poem, scene_value
 from generators.poem.base import Poem
 
+# The lettering's ink: a little lighter than the strokes, so the poem does not outweigh them.
+_LETTER_COLOUR = (62, 58, 54)
 VERMILION: Colour = (0.86, 0.3, 0.2)
 BLOSSOM_PINK: Colour = (0.93, 0.55, 0.62)
 MAPLE_RED: Colour = (0.85, 0.28, 0.12)
@@ -42,6 +45,9 @@ class InkPainter:
 
     name = "ink"
 
+    def __init__(self, options: InkOptions | None = None) -> None:
+        self.options = options or InkOptions()
+
     def paint(self, poem: Poem, *, size: int, seed: int) -> Painting:
         """Paint `poem` as a `size` x `size` ink painting, byte-identical for the same seed."""
         check_paint_inputs(size=size, seed=seed)
@@ -52,6 +58,17 @@ class InkPainter:
         drawn = composer.compose()
         image = canvas.render(_accent(scene, drawn))
         left, right = composer.strip
+        lettered = None
+        if self.options.lettering:
+            lettered = letter_poem(
+                image,
+                poem.lines,
+                canvas.coverage(),
+                # Never over a subject, nor under weather that covers the sheet.
+                [d.box for d in drawn],
+                strip=composer.strip,
+                colour=_LETTER_COLOUR,
+            )
         if composer.framing == "scroll":
             mount_scroll(image, left, right)
         s = size * 0.045
@@ -64,10 +81,12 @@ class InkPainter:
             prompt=scene.prompt + ", ink wash painting on washi paper, sumi-e, haiga",
             engine=self.name,
             model=None,
-            description=describe(drawn, composer.framing, scene.time_of_day),
+            description=describe(drawn, composer.framing, scene.time_of_day)
+            + (", the poem lettered beside it" if lettered else ""),
             drawn=tuple((d.subject, d.box) for d in drawn),
             not_drawn=not_drawn(scene),
             framing=composer.framing,
+            lettering=lettered,
         )
 
 

@@ -9,6 +9,7 @@ import pytest
 from bot.chain import Chain, engine_options
 from bot.settings import load_settings
 from core.errors import ConfigError
+from generators.image.base import InkOptions
 from generators.image.diffusion import DiffusionPainterOptions
 from generators.models import DEFAULT_IMAGE_MODEL, DEFAULT_POEM_MODEL
 from generators.mood.diffusion import DiffusionStylistOptions
@@ -86,7 +87,17 @@ def test_the_chain_builds_engines_from_typed_options(tmp_path: Path, neural_extr
     writer = chain.engine("poem")  # built, not loaded: weights load on the first poem
     assert isinstance(writer, LLMPoemWriter) and writer.options is chain.options["poem"]
     assert chain.engine("poem") is writer
-    assert chain.options["image"] == NoOptions()
+    assert chain.options["image"] == InkOptions(lettering=True)
+
+
+def test_lettering_is_a_setting_of_the_ink_hand(tmp_path: Path) -> None:
+    plain = Chain(load_settings(data_dir=tmp_path, lettering=False, image_size=256))
+    assert plain.options["image"] == InkOptions(lettering=False)
+    assert plain.run(seed=12).artwork.scene["lettering"] is None
+    lettered = Chain(load_settings(data_dir=tmp_path, image_size=256)).run(seed=12).artwork
+    x0, y0, x1, y1 = lettered.scene["lettering"]
+    assert 0 <= x0 < x1 <= 256 and 0 <= y0 < y1 <= 256
+    assert "the poem lettered beside it" in lettered.alt_text
 
 
 def test_an_engine_refuses_another_engines_options() -> None:
