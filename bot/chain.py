@@ -16,6 +16,7 @@ from generators.catalog import EngineSpec, Stage, engines, get_engine_spec
 from generators.errors import GenerationError
 from generators.image.quality import image_problem
 from generators.models import OptionError
+from generators.mood.emotions import draw_mood_for_poem
 from generators.mood.moods import draw_mood, get_mood
 
 if TYPE_CHECKING:
@@ -164,12 +165,22 @@ class Chain:
         if seed < 0:
             raise ValueError(f"`seed` must be a non-negative integer, got {seed}")
         settings = self.settings
-        chosen_mood = get_mood(mood) if mood else draw_mood(seed, settings.enabled_moods)
         timings: dict[str, float] = {}
 
         start = time.perf_counter()
         poem = self.engine("poem").write(seed=seed)
         timings["poem_s"] = round(time.perf_counter() - start, 4)
+        curation: dict[str, object] = {}
+        if mood:
+            chosen_mood = get_mood(mood)
+            curation["mood_from"] = "chosen"
+        elif settings.mood_from_poem:
+            drawn_mood = draw_mood_for_poem(poem.text, seed, settings.enabled_moods)
+            chosen_mood = drawn_mood.mood
+            curation.update(mood_from="poem", **drawn_mood.record())
+        else:
+            chosen_mood = draw_mood(seed, settings.enabled_moods)
+            curation["mood_from"] = "even draw"
 
         start = time.perf_counter()
         painting = self.engine("image").paint(poem, size=settings.image_size, seed=seed)
@@ -210,5 +221,6 @@ class Chain:
             timings=timings,
             engine_notes={c.stage: f"{c.name}: {c.reason}" for c in self.choices.values()},
             scene=painting.record(),
+            curation=curation,
         )
         return ChainResult(artwork=artwork, image=styled.image, painting=painting.image)

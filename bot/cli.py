@@ -350,6 +350,7 @@ def _show(kavi: Kavi, artwork_id: int) -> int:
         ("prompt", artwork.prompt),
         ("alt text", artwork.alt_text),
         *_scene_rows(artwork.scene),
+        *_curation_rows(artwork.curation),
     ]
     for name, value in rows:
         print(f"  {name + ':':<17}{value}")
@@ -378,6 +379,21 @@ def _scene_rows(scene: dict[str, Any]) -> list[tuple[str, str]]:
         ("drawn", drawn or "nothing"),
         ("not drawn", ", ".join(scene.get("not_drawn", [])) or "-"),
     ]
+
+
+def _curation_rows(curation: dict[str, Any]) -> list[tuple[str, str]]:
+    """`show`'s lines for how the mood was chosen: the poem's emotions and the top weights."""
+    if not curation:
+        return []
+    rows = [("mood from", str(curation.get("mood_from", "-")))]
+    emotions = curation.get("emotions")
+    if emotions is not None:
+        rows.append(("emotions", ", ".join(f"{k} {v}" for k, v in emotions.items()) or "none"))
+    weights = curation.get("mood_weights") or {}
+    top = sorted(weights.items(), key=lambda item: -item[1])[:3]
+    if top:
+        rows.append(("leaning to", ", ".join(f"{k} {v:.0%}" for k, v in top)))
+    return rows
 
 
 def _status(kavi: Kavi, *, limit: int | None) -> int:

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     image_size: int = Field(default=1024, ge=256, le=2048)
     # The ink hand letters the poem on the painting, as haiga do, where the paper is empty.
     lettering: bool = True
+    # Draw the mood from the poem's emotions (false: an even draw over MOODS).
+    mood_from_poem: bool = True
     moods: Annotated[list[str], NoDecode] = Field(default_factory=list)
     style_dir: Path | None = None
 

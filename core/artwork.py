@@ -36,6 +36,8 @@ class Artwork:
     engine_notes: dict[str, str] = field(default_factory=dict)
     # What the painter drew and where, and what it could not draw (empty when not recorded).
     scene: dict[str, object] = field(default_factory=dict)
+    # How the artwork was chosen: the poem's emotions and the mood weights drawn from.
+    curation: dict[str, object] = field(default_factory=dict)
     id: int | None = None
     created_at: datetime | None = None
 

@@ -88,6 +88,7 @@ def _artwork_values(artwork: Artwork) -> dict[str, Any]:
         "timings": artwork.timings,
         "engine_notes": artwork.engine_notes,
         "scene": artwork.scene,
+        "curation": artwork.curation,
     }
 
 

@@ -74,6 +74,8 @@ class ArtworkRow(Base):
     engine_notes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The painter's record: framing, each drawn subject's box, words it could not draw.
     scene: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # The curator's record: the poem's emotions, the mood weights, scores and distances.
+    curation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     posts: Mapped[list[PostRow]] = relationship(
         back_populates="artwork", cascade="all, delete-orphan"

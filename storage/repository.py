@@ -61,6 +61,7 @@ def _to_artwork(row: ArtworkRow) -> Artwork:
         timings=dict(row.timings or {}),
         engine_notes=dict(row.engine_notes or {}),
         scene=dict(row.scene or {}),
+        curation=dict(row.curation or {}),
     )
 
 
@@ -108,6 +109,7 @@ def store_artwork(
             timings=artwork.timings,
             engine_notes=artwork.engine_notes,
             scene=artwork.scene,
+            curation=artwork.curation,
         )
         with db.session() as session, session.begin():
             session.add(row)

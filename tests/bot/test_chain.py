@@ -86,8 +86,20 @@ def test_choice_is_logged_and_recorded(tmp_path: Path, caplog: pytest.LogCapture
 def test_mood_is_drawn_from_the_allowed_subset(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path, image_size=256, moods=["fear", "love"])
     chain = Chain(settings)
-    moods = {chain.run(seed=s).artwork.mood for s in range(6)}
+    moods = {chain.run(seed=s).artwork.mood for s in range(12)}
     assert moods <= {"fear", "love"} and len(moods) == 2
+
+
+def test_the_mood_is_drawn_from_the_poem_and_recorded(tmp_path: Path) -> None:
+    chain = Chain(load_settings(data_dir=tmp_path, image_size=256))
+    artwork = chain.run(seed=3).artwork
+    curation = artwork.curation
+    assert curation["mood_from"] == "poem"
+    weights = curation["mood_weights"]
+    assert set(weights) == set(chain.settings.enabled_moods) and artwork.mood in weights
+    assert chain.run(seed=3, mood="fear").artwork.curation == {"mood_from": "chosen"}
+    even = Chain(load_settings(data_dir=tmp_path, image_size=256, mood_from_poem=False))
+    assert even.run(seed=3).artwork.curation == {"mood_from": "even draw"}
 
 
 def test_negative_seed_is_rejected(tmp_path: Path) -> None:
