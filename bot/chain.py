@@ -127,6 +127,27 @@ def engine_options(spec: EngineSpec, settings: Settings) -> Any:
         raise ConfigError(f"invalid configuration: {problem}") from None
 
 
+def runtime_problem(settings: Settings) -> str | None:
+    """A GPU that was asked for and is missing, in one line (None when fine or not asked)."""
+    from generators.torch_runtime import gpu_problem
+
+    return gpu_problem(settings.torch_device, expect_gpu=settings.expect_gpu)
+
+
+def check_runtime(settings: Settings, choices: dict[Stage, EngineChoice]) -> None:
+    """At start: say loudly that an asked-for GPU is missing; refuse TORCH_COMPILE without gcc."""
+    problem = runtime_problem(settings)
+    if problem:
+        # Not fatal: the offline engines and a slow CPU still make the day's post.
+        log.error("no GPU: %s", problem)
+    if settings.torch_compile and any(c.neural and c.stage != "poem" for c in choices.values()):
+        from generators.torch_runtime import compile_problem
+
+        reason = compile_problem()
+        if reason:
+            raise ConfigError(f"invalid configuration: {reason}")
+
+
 class Chain:
     """Runs the three stages; engines are built once and kept warm for later runs."""
 
@@ -135,6 +156,7 @@ class Chain:
         self.choices = resolve_engines(settings)
         for choice in self.choices.values():
             log.info("stage %s uses engine %s (%s)", choice.stage, choice.name, choice.reason)
+        check_runtime(settings, self.choices)
         # Options are checked now, so a bad value stops the start, not the first post.
         self.specs = {stage: get_engine_spec(stage, c.name) for stage, c in self.choices.items()}
         self.options = {stage: engine_options(s, settings) for stage, s in self.specs.items()}

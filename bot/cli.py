@@ -368,6 +368,7 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from bot.chain import runtime_problem
     from bot.schedule import parse_cron
     from storage.models import PostState
     from storage.repository import count_posts, last_run, recent_posts_in_states
@@ -392,6 +393,9 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
             f"{run.status.value}{artwork}{error}"
         )
     print(f"Publishers: {_publishers_line(settings)}")
+    gpu = runtime_problem(settings)
+    if gpu:
+        print(f"GPU:       MISSING \u2014 {gpu}")
     if busy:
         print(f"Busy:      {busy}")
     for line in settled:

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     tiny_vae: str = "auto"
     torch_device: Device = "auto"
     torch_dtype: DType = "auto"
+    # Set in the GPU image: no GPU there is a fault to report, not a quiet CPU fallback.
+    expect_gpu: bool = False
     torch_compile: bool = False
     image_steps: int = Field(default=2, ge=1, le=50)
     style_strength: float = Field(default=0.35, ge=0.0, le=1.0)
