@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from bot.settings import Settings
+    from generators.image.base import Painting
+    from generators.poem.base import Poem
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ _OPTION_SETTINGS: dict[str, str] = {
     "compile": "torch_compile",
     "strength": "style_strength",
     "fallback": "poem_fallback",
+    "resolution": "image_render_size",
 }
 _ENGINE_SETTINGS: dict[Stage, str] = {
     "poem": "poem_engine",
@@ -168,6 +171,27 @@ class Chain:
             self._engines[stage] = self.specs[stage].build(self.options[stage])
         return self._engines[stage]
 
+    def runtime(self) -> tuple[str | None, str | None]:
+        """The device and precision the neural engines run in, resolved as they resolve them."""
+        if not any(choice.neural for choice in self.choices.values()):
+            return None, None
+        from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype
+
+        device = resolve_device(self.settings.torch_device)
+        return device, dtype_name(resolve_dtype(self.settings.torch_dtype, device))
+
+    def _notes(self, poem: Poem, painting: Painting) -> dict[str, str]:
+        notes: dict[str, str] = {c.stage: f"{c.name}: {c.reason}" for c in self.choices.values()}
+        if poem.fallback:
+            notes["poem_fallback"] = poem.fallback
+        rendered = painting.rendered_size
+        if rendered is not None and rendered != self.settings.image_size:
+            # Never enlarge silently: a 512-px render shown at 1024 px is softer than it looks.
+            notes["image_render"] = (
+                f"rendered at {rendered} px, resized to {self.settings.image_size} px (Lanczos)"
+            )
+        return notes
+
     def run(self, *, seed: int, mood: str | None = None) -> ChainResult:
         """Write, paint and recolour one artwork, reproducibly for `seed`."""
         if seed < 0:
@@ -217,6 +241,8 @@ class Chain:
             caption=caption,
             alt_text=build_alt_text(painting.description, poem.lines, chosen_mood.phrase),
             timings=timings,
-            engine_notes={c.stage: f"{c.name}: {c.reason}" for c in self.choices.values()},
+            engine_notes=self._notes(poem, painting),
+            poem_fallback=poem.fallback is not None,
         )
+        artwork.device, artwork.precision = self.runtime()
         return ChainResult(artwork=artwork, image=styled.image, painting=painting.image)

@@ -342,7 +342,18 @@ def _show(kavi: Kavi, artwork_id: int) -> int:
         ("seed", str(artwork.seed)),
         ("mood", artwork.mood),
         ("poem", f"{artwork.poem_engine} {artwork.poem_model or ''}".strip()),
+        *(
+            [("poem fallback", artwork.engine_notes.get("poem_fallback", "yes"))]
+            if artwork.poem_fallback
+            else []
+        ),
         ("image", f"{artwork.image_engine} {artwork.image_model or ''}".strip()),
+        *(
+            [("image render", artwork.engine_notes["image_render"])]
+            if "image_render" in artwork.engine_notes
+            else []
+        ),
+        ("runtime", f"{artwork.device} {artwork.precision}" if artwork.device else "offline"),
         ("style", f"{artwork.style_engine} {artwork.style_model or ''}".strip()),
         ("style reference", artwork.style_reference or "(mood palette)"),
         ("file", str(kavi.settings.data_dir / artwork.image_path) if artwork.image_path else "-"),
@@ -365,13 +376,13 @@ def _show(kavi: Kavi, artwork_id: int) -> int:
 
 
 def _status(kavi: Kavi, *, limit: int | None) -> int:
-    from datetime import datetime
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
     from bot.chain import runtime_problem
     from bot.schedule import parse_cron
     from storage.models import PostState
-    from storage.repository import count_posts, last_run, recent_posts_in_states
+    from storage.repository import count_posts, last_run, poem_sources, recent_posts_in_states
 
     settings = kavi.settings
     zone = ZoneInfo(settings.tz)
@@ -396,6 +407,14 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
     gpu = runtime_problem(settings)
     if gpu:
         print(f"GPU:       MISSING \u2014 {gpu}")
+    poems = poem_sources(kavi.db, since=datetime.now(zone) - timedelta(days=7))
+    if poems.fallback:
+        print(
+            f"Poems:     {poems.fallback} of {poems.total} in the last 7 days came from the "
+            "grammar fallback (the language model wrote no valid 5-7-5); see `show ID`"
+        )
+    elif poems.llm:
+        print(f"Poems:     all {poems.llm} from the language model in the last 7 days")
     if busy:
         print(f"Busy:      {busy}")
     for line in settled:

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     poem_fallback: bool = True
 
     image_size: int = Field(default=1024, ge=256, le=2048)
+    # The side the diffusion model renders at; unset: its native size (512 for SD-Turbo).
+    image_render_size: int | None = Field(default=None, ge=256, le=2048)
     moods: Annotated[list[str], NoDecode] = Field(default_factory=list)
     style_dir: Path | None = None
 

@@ -34,6 +34,11 @@ class Artwork:
     height: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     engine_notes: dict[str, str] = field(default_factory=dict)
+    # Where the neural engines ran and in what precision (None when only offline ones ran).
+    device: str | None = None
+    precision: str | None = None
+    # True when the poem came from the grammar writer because the LLM's attempts all failed.
+    poem_fallback: bool = False
     id: int | None = None
     created_at: datetime | None = None
 

@@ -127,13 +127,13 @@ def missing_files(folder: Path, *, kind: str) -> list[str]:
             if not sub.is_dir():
                 missing.append(f"{component}/")
             elif component in _WEIGHTED_COMPONENTS and not _has_weights(sub):
-                missing.append(f"{component}/ weights")
+                missing.append(f"{component}/ weights (full precision)")
         return missing
     missing = []
     if not (folder / "config.json").is_file():
         missing.append("config.json")
     if not _has_weights(folder):
-        missing.append("weights (*.safetensors)")
+        missing.append("weights (*.safetensors in full precision)")
     if kind == "llm" and not any(
         (folder / name).is_file() for name in ("tokenizer.json", "tokenizer.model", "vocab.json")
     ):
@@ -142,7 +142,11 @@ def missing_files(folder: Path, *, kind: str) -> list[str]:
 
 
 def _has_weights(folder: Path) -> bool:
-    return any(p.suffix in _WEIGHT_SUFFIXES for p in folder.iterdir() if p.is_file())
+    # Only full-precision files count: Kavi loads without `variant=`, so a folder holding only
+    # `*.fp16.safetensors` would fail to load; it is "not on disk" and `auto` falls back.
+    return any(
+        p.suffix in _WEIGHT_SUFFIXES and "." not in p.stem for p in folder.iterdir() if p.is_file()
+    )
 
 
 def cached_snapshot(model: str, *, kind: str) -> Path | None:

@@ -87,6 +87,9 @@ def _artwork_values(artwork: Artwork) -> dict[str, Any]:
         "height": artwork.height,
         "timings": artwork.timings,
         "engine_notes": artwork.engine_notes,
+        "device": artwork.device,
+        "precision": artwork.precision,
+        "poem_fallback": artwork.poem_fallback,
     }
 
 

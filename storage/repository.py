@@ -60,6 +60,9 @@ def _to_artwork(row: ArtworkRow) -> Artwork:
         height=row.height,
         timings=dict(row.timings or {}),
         engine_notes=dict(row.engine_notes or {}),
+        device=row.device,
+        precision=row.precision,
+        poem_fallback=bool(row.poem_fallback),
     )
 
 
@@ -106,6 +109,9 @@ def store_artwork(
             height=image.height,
             timings=artwork.timings,
             engine_notes=artwork.engine_notes,
+            device=artwork.device,
+            precision=artwork.precision,
+            poem_fallback=artwork.poem_fallback,
         )
         with db.session() as session, session.begin():
             session.add(row)
@@ -635,3 +641,24 @@ def interrupted_posts_to_unknown(db: Database, *, error: str) -> list[PostInfo]:
             row.updated_at = utcnow()
         session.flush()
         return [_to_post(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PoemSources:
+    """Where recent poems came from: how many in all, by the LLM, and by its grammar fallback."""
+
+    total: int
+    llm: int
+    fallback: int
+
+
+def poem_sources(db: Database, *, since: datetime) -> PoemSources:
+    """Count the artworks made since `since` by poem source, for `status`."""
+    query = select(
+        func.count(),
+        func.count().filter(ArtworkRow.poem_engine == "llm"),
+        func.count().filter(ArtworkRow.poem_fallback.is_(True)),
+    ).where(ArtworkRow.created_at >= since.astimezone(UTC))
+    with db.session() as session:
+        total, llm, fallback = session.execute(query).one()
+    return PoemSources(total=int(total), llm=int(llm), fallback=int(fallback))

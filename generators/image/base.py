@@ -36,6 +36,8 @@ class Painting:
     description: str = ""
     # What was drawn and where: (subject, (left, top, right, bottom)) in pixels, when known.
     drawn: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
+    # The square side the model rendered at, when it differs from the size asked for.
+    rendered_size: int | None = None
 
 
 @runtime_checkable

@@ -99,3 +99,16 @@ def test_models_module_does_not_import_torch() -> None:
         cwd=Path(__file__).resolve().parents[3],
     )
     assert json.loads(out.stdout) == []
+
+
+def test_a_cache_of_fp16_variants_only_is_not_on_disk(tiny_sd: Path, tmp_path: Path) -> None:
+    snapshot = put_in_hub_cache(tiny_sd, "kavi-test/fp16-sd", tmp_path / "hf-home")
+    for weights in (snapshot / "unet").glob("*.safetensors"):
+        weights.rename(weights.with_name(f"{weights.stem}.fp16.safetensors"))
+    available, reason = weights_on_disk("kavi-test/fp16-sd", kind="diffusion")
+    assert not available
+    assert "unet/ weights (full precision)" in reason and "models pull" in reason
+    # So `auto` paints with the offline engine instead of failing to load.
+    spec = get_engine_spec("image", "diffusion")
+    assert spec.weights_available is not None
+    assert not spec.weights_available("kavi-test/fp16-sd")[0]
