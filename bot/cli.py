@@ -537,7 +537,8 @@ def _retry(kavi: Kavi, artwork_id: int, platform: str | None, *, force: bool) ->
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chain import resolve_engines
-    from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, pull_models
+    from generators.image.diffusion import TINY_VAE_FOR_FAMILY, pipeline_family
+    from generators.models import TINY_VAE_OFF, pull_models
 
     if args.models_command == "list":
         for choice in resolve_engines(settings).values():
@@ -546,11 +547,16 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     wanted = [settings.poem_model, settings.image_model]
     tiny_vae = settings.tiny_vae.strip()
-    # The tiny decoder is what makes the image stage usable on CPU; fetch it with the rest.
-    if tiny_vae.lower() == "auto":
-        wanted.append(DEFAULT_TINY_VAE)
-    elif tiny_vae.lower() not in TINY_VAE_OFF:
+    if tiny_vae.lower() not in TINY_VAE_OFF | {"auto"}:
         wanted.append(tiny_vae)
-    for path in pull_models(wanted):
+    folders = pull_models(wanted)
+    if tiny_vae.lower() == "auto":
+        # The tiny decoder makes the image stage usable on CPU; it must decode the image
+        # model's latents, whose family its model_index.json (now on disk) names.
+        image_folder = folders[wanted.index(settings.image_model)]
+        family_vae = TINY_VAE_FOR_FAMILY.get(pipeline_family(image_folder) or "")
+        if family_vae:
+            folders += pull_models([family_vae])
+    for path in folders:
         print(f"ready: {path}")
     return EXIT_OK

@@ -28,6 +28,7 @@ DEFAULT_POEM_MODEL = "HuggingFaceTB/SmolLM2-360M-Instruct"
 # Distilled for 1-4 steps at guidance 0 (512 px native), diffusers layout, no safety checker.
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
 # TAESD: a 2.4M-parameter decoder that replaces the SD VAE's (~25 s on CPU at 512 px) with ~1 s.
+# It decodes SD 1.x/2.x and SD-Turbo latents; image/diffusion.py pairs each family with its own.
 DEFAULT_TINY_VAE = "madebyollin/taesd"
 # TINY_VAE values that mean "use the model's full VAE".
 TINY_VAE_OFF = frozenset({"", "none", "off", "false", "no", "0"})

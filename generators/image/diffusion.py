@@ -15,6 +15,7 @@ from generators.errors import GenerationError
 from generators.image.base import Painting
 from generators.models import (
     DEFAULT_IMAGE_MODEL,
+    DEFAULT_TINY_VAE,
     TINY_VAE_OFF,
     ModelEngine,
     ModelOptions,
@@ -36,7 +37,7 @@ DEFAULT_STYLE_WORDS = "ink wash painting on washi paper, sumi-e, haiga"
 # The tiny decoders (TAESD family) by the pipelines whose latents they decode: SD 1.x/2.x and
 # SD-Turbo share one latent space, SDXL and SDXL-Turbo another; a wrong pairing paints noise.
 TINY_VAE_FAMILIES = {
-    "madebyollin/taesd": "sd",
+    DEFAULT_TINY_VAE: "sd",
     "madebyollin/taesdxl": "sdxl",
     "madebyollin/taesd3": "sd3",
     "madebyollin/taef1": "flux",

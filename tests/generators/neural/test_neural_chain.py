@@ -136,3 +136,36 @@ def test_without_weights_auto_falls_back_and_says_why(
         in listing
     )
     assert "python -m bot models pull" in listing
+
+
+def test_models_pull_fetches_the_tiny_vae_of_the_image_models_family(
+    data_dir: Path,
+    tiny_chat_lm: Path,
+    tiny_sd: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+    import shutil
+
+    pulled: list[list[str]] = []
+
+    def fake_pull(models: list[str]) -> list[Path]:
+        pulled.append(list(models))
+        return [Path(m) if Path(m).is_dir() else tmp_path / "hub" / m for m in models]
+
+    monkeypatch.setattr("generators.models.pull_models", fake_pull)
+    monkeypatch.setenv("POEM_MODEL", str(tiny_chat_lm))
+    monkeypatch.setenv("IMAGE_MODEL", str(tiny_sd))
+    assert main(["models", "pull"]) == 0
+    assert pulled == [[str(tiny_chat_lm), str(tiny_sd)], ["madebyollin/taesd"]]
+
+    xl = tmp_path / "xl"
+    shutil.copytree(tiny_sd, xl)
+    index = json.loads((xl / "model_index.json").read_text())
+    index["_class_name"] = "StableDiffusionXLPipeline"
+    (xl / "model_index.json").write_text(json.dumps(index))
+    monkeypatch.setenv("IMAGE_MODEL", str(xl))
+    pulled.clear()
+    assert main(["models", "pull"]) == 0
+    assert pulled[-1] == ["madebyollin/taesdxl"]
