@@ -137,11 +137,16 @@ def runtime_problem(settings: Settings) -> str | None:
     return gpu_problem(settings.torch_device, expect_gpu=settings.expect_gpu)
 
 
+_REPORTED: set[str] = set()
+
+
 def check_runtime(settings: Settings, choices: dict[Stage, EngineChoice]) -> None:
     """At start: say loudly that an asked-for GPU is missing; refuse TORCH_COMPILE without gcc."""
     problem = runtime_problem(settings)
-    if problem:
-        # Not fatal: the offline engines and a slow CPU still make the day's post.
+    if problem and problem not in _REPORTED:
+        # Not fatal: the offline engines and a slow CPU still make the day's post. Said once
+        # per process: `serve` checks before its scheduler, the warm-up's chain again.
+        _REPORTED.add(problem)
         log.error("no GPU: %s", problem)
     if settings.torch_compile and any(c.neural and c.stage != "poem" for c in choices.values()):
         from generators.torch_runtime import compile_problem

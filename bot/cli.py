@@ -231,8 +231,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "models":
         return _models(args, settings)
     if args.command == "serve":
+        from bot.chain import check_runtime, resolve_engines
         from bot.scheduler import serve
 
+        # Before the scheduler: a missing GPU is said at once, a refused setting stops the start.
+        check_runtime(settings, resolve_engines(settings))
         return serve(settings, dry_run=args.dry_run)
     if args.command == "health":
         from bot.health import main_health

@@ -93,6 +93,7 @@ def test_a_missing_gpu_is_an_error_only_when_one_was_asked_for(
 ) -> None:
     torch = pytest.importorskip("torch")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("bot.chain._REPORTED", set())
     with caplog.at_level(logging.INFO):
         Chain(load_settings(data_dir=tmp_path))
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -101,6 +102,11 @@ def test_a_missing_gpu_is_an_error_only_when_one_was_asked_for(
         Chain(load_settings(data_dir=tmp_path, expect_gpu=True))
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].startswith("no GPU: EXPECT_GPU asks for a GPU")
+    # Said once per process, though `serve` checks before the warm-up builds the chain.
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        Chain(load_settings(data_dir=tmp_path, expect_gpu=True))
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_compile_without_a_compiler_is_refused_at_start(
@@ -115,3 +121,20 @@ def test_compile_without_a_compiler_is_refused_at_start(
         Chain(settings)
     # Without a neural painter there is nothing to compile.
     Chain(load_settings(data_dir=tmp_path, torch_compile=True))
+
+
+def test_serve_refuses_compile_without_a_compiler_before_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setattr("bot.chain.missing_neural_packages", lambda: [])
+    monkeypatch.setattr(
+        "generators.torch_runtime.compile_problem", lambda: "TORCH_COMPILE=true needs gcc"
+    )
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IMAGE_ENGINE", "diffusion")
+    monkeypatch.setenv("TORCH_COMPILE", "true")
+    assert main(["serve"]) == 2
+    assert "TORCH_COMPILE=true needs gcc" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "heartbeat.json").exists()
