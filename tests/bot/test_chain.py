@@ -138,3 +138,18 @@ def test_serve_refuses_compile_without_a_compiler_before_starting(
     assert main(["serve"]) == 2
     assert "TORCH_COMPILE=true needs gcc" in capsys.readouterr().err
     assert not (tmp_path / "data" / "heartbeat.json").exists()
+
+
+def test_status_says_when_an_expected_gpu_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert main(["status"]) == 0
+    assert "GPU:" not in capsys.readouterr().out
+    monkeypatch.setenv("EXPECT_GPU", "true")
+    assert main(["status"]) == 0
+    assert "GPU:       MISSING \u2014 EXPECT_GPU asks for a GPU" in capsys.readouterr().out
