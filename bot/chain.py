@@ -74,8 +74,20 @@ _ENGINE_SETTINGS: dict[Stage, str] = {
 }
 
 
-def _setting_for(stage: Stage, settings: Settings) -> tuple[str, str]:
-    return getattr(settings, _ENGINE_SETTINGS[stage]), getattr(settings, _MODEL_SETTINGS[stage])
+def _setting_for(stage: Stage, settings: Settings) -> tuple[str, str, str]:
+    model, why = configured_model(stage, settings)
+    return getattr(settings, _ENGINE_SETTINGS[stage]), model, why
+
+
+def configured_model(stage: Stage, settings: Settings) -> tuple[str, str]:
+    """The model a stage's setting names (`POEM_MODEL=auto`: picked for this host), and why."""
+    model = str(getattr(settings, _MODEL_SETTINGS[stage]))
+    if stage != "poem" or model.strip().lower() != "auto":
+        return model, ""
+    from generators.models import auto_poem_models, pick_auto_model
+    from generators.torch_runtime import gpu_memory_gib
+
+    return pick_auto_model(auto_poem_models(gpu_memory_gib(settings.torch_device)), kind="llm")
 
 
 def missing_neural_packages() -> list[str]:
@@ -84,7 +96,7 @@ def missing_neural_packages() -> list[str]:
 
 def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
     """Resolve `auto` (or check a named engine) without loading or downloading anything."""
-    requested, model = _setting_for(stage, settings)
+    requested, model, picked = _setting_for(stage, settings)
     if requested != "auto":
         spec = get_engine_spec(stage, requested)
         if spec.neural:
@@ -94,9 +106,8 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
                     f"{_ENGINE_SETTINGS[stage].upper()}={requested} needs the "
                     f"neural extra ({', '.join(missing)} missing): pip install 'kavi[neural]'"
                 )
-        return EngineChoice(
-            stage, spec.name, model if spec.neural else None, spec.neural, "chosen in settings"
-        )
+        reason = f"chosen in settings; {picked}" if picked and spec.neural else "chosen in settings"
+        return EngineChoice(stage, spec.name, model if spec.neural else None, spec.neural, reason)
     offline = next(s for s in engines(stage) if not s.neural)
     neural = [s for s in engines(stage) if s.neural]
     reason = "no neural engine registered"
@@ -108,7 +119,9 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
         available, why = spec.weights_available(model) if spec.weights_available else (False, "")
         # `why` already names the model or its folder.
         if available:
-            return EngineChoice(stage, spec.name, model, True, f"auto: {why}")
+            return EngineChoice(
+                stage, spec.name, model, True, f"auto: {why}" + (f" ({picked})" if picked else "")
+            )
         reason = why or f"no weights for {model}"
     return EngineChoice(stage, offline.name, None, False, f"auto: offline engine, because {reason}")
 
@@ -117,12 +130,18 @@ def resolve_engines(settings: Settings) -> dict[Stage, EngineChoice]:
     return {stage: resolve_engine(stage, settings) for stage in ("poem", "image", "mood")}
 
 
-def engine_options(spec: EngineSpec, settings: Settings) -> Any:
-    """The engine's typed options, filled from settings and validated; errors name the variable."""
+def engine_options(spec: EngineSpec, settings: Settings, *, model: str | None = None) -> Any:
+    """The engine's typed options, filled from settings and validated; errors name the variable.
+
+    `model`, when given, is the model the stage resolved (`POEM_MODEL=auto` picked it).
+    """
     sources = {**_OPTION_SETTINGS, "model": _MODEL_SETTINGS[spec.stage]}
     wanted = [f.name for f in dataclasses.fields(spec.options) if f.name in sources]
+    values = {name: getattr(settings, sources[name]) for name in wanted}
+    if model is not None and "model" in values:
+        values["model"] = model
     try:
-        return spec.options(**{name: getattr(settings, sources[name]) for name in wanted})
+        return spec.options(**values)
     except OptionError as exc:
         variable = sources.get(exc.option)
         # Defaults are valid, so a bad option comes from a setting; still, never hide one.
@@ -167,7 +186,10 @@ class Chain:
         check_runtime(settings, self.choices)
         # Options are checked now, so a bad value stops the start, not the first post.
         self.specs = {stage: get_engine_spec(stage, c.name) for stage, c in self.choices.items()}
-        self.options = {stage: engine_options(s, settings) for stage, s in self.specs.items()}
+        self.options = {
+            stage: engine_options(s, settings, model=self.choices[stage].model)
+            for stage, s in self.specs.items()
+        }
         self._engines: dict[Stage, Any] = {}
 
     def engine(self, stage: Stage) -> Any:

@@ -539,7 +539,7 @@ def _retry(kavi: Kavi, artwork_id: int, platform: str | None, *, force: bool) ->
 
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.chain import resolve_engines
+    from bot.chain import configured_model, resolve_engines
     from generators.image.diffusion import TINY_VAE_FOR_FAMILY, pipeline_family
     from generators.models import TINY_VAE_OFF, pull_models
 
@@ -548,7 +548,8 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
         return EXIT_OK
-    wanted = [settings.poem_model, settings.image_model]
+    # POEM_MODEL=auto: the model picked for this host (its GPU and memory).
+    wanted = [configured_model("poem", settings)[0], settings.image_model]
     tiny_vae = settings.tiny_vae.strip()
     if tiny_vae.lower() not in TINY_VAE_OFF | {"auto"}:
         wanted.append(tiny_vae)

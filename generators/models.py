@@ -25,6 +25,10 @@ MODEL_KINDS: tuple[ModelKind, ...] = ("llm", "diffusion", "vae")
 # 360M parameters, Apache-2.0, ships a chat template and writes short verse well for its size;
 # ~0.7 GB in bf16, so a CPU host writes a haiku in seconds (Qwen2.5-0.5B is ~40% larger).
 DEFAULT_POEM_MODEL = "HuggingFaceTB/SmolLM2-360M-Instruct"
+# What `POEM_MODEL=auto` picks on a GPU with room for it: 1.7B parameters, Apache-2.0, the
+# same family, chat template and sampling card as the default, ~3.4 GB in bf16.
+GPU_POEM_MODEL = "HuggingFaceTB/SmolLM2-1.7B-Instruct"
+GPU_POEM_MIN_GIB = 6.0
 # Distilled for 1-4 steps at guidance 0 (512 px native), diffusers layout, no safety checker.
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
 # TAESD: a 2.4M-parameter decoder that replaces the SD VAE's (~25 s on CPU at 512 px) with ~1 s.
@@ -206,6 +210,30 @@ def local_model_path(model: str, *, kind: str) -> Path:
     snapshot = cached_snapshot(model.strip(), kind=kind)
     assert snapshot is not None  # weights_on_disk just found it
     return snapshot
+
+
+def auto_poem_models(gpu_memory_gib: float | None) -> list[tuple[str, str]]:
+    """The models `POEM_MODEL=auto` may use on this host, best first, each with why."""
+    if gpu_memory_gib is None:
+        return [(DEFAULT_POEM_MODEL, "no GPU")]
+    if gpu_memory_gib < GPU_POEM_MIN_GIB:
+        return [
+            (DEFAULT_POEM_MODEL, f"a GPU of {gpu_memory_gib:.1f} GiB (under {GPU_POEM_MIN_GIB:g})")
+        ]
+    room = f"a GPU of {gpu_memory_gib:.0f} GiB"
+    return [
+        (GPU_POEM_MODEL, room),
+        (DEFAULT_POEM_MODEL, f"{room}, but {GPU_POEM_MODEL} is not pulled"),
+    ]
+
+
+def pick_auto_model(candidates: list[tuple[str, str]], *, kind: str) -> tuple[str, str]:
+    """The first candidate on disk, else the first (what `models pull` fetches), and why."""
+    for model, why in candidates:
+        if weights_on_disk(model, kind=kind)[0]:
+            return model, f"{kind} model picked for {why}"
+    model, why = candidates[0]
+    return model, f"{kind} model picked for {why}"
 
 
 def _allow_patterns(files: Iterable[str]) -> list[str]:

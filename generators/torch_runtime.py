@@ -118,6 +118,23 @@ def gpu_problem(device: str, *, expect_gpu: bool) -> str | None:
     return None
 
 
+def gpu_memory_gib(device: str) -> float | None:
+    """Total memory of the CUDA GPU that `device` resolves to, or None when it is not one."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    try:
+        resolved = resolve_device(device)
+    except ConfigError:
+        return None
+    if not resolved.startswith("cuda"):
+        return None
+    index = torch.device(resolved).index
+    properties = torch.cuda.get_device_properties(index if index is not None else 0)
+    return float(properties.total_memory) / 2**30
+
+
 def compile_problem() -> str | None:
     """Why TORCH_COMPILE cannot work here (Triton/Inductor build kernels at run time), or None."""
     compiler = os.environ.get("CC") or next(

@@ -169,3 +169,10 @@ def test_models_pull_fetches_the_tiny_vae_of_the_image_models_family(
     pulled.clear()
     assert main(["models", "pull"]) == 0
     assert pulled[-1] == ["madebyollin/taesdxl"]
+
+    # POEM_MODEL=auto: what auto would pick on this host (here a fake 24 GiB GPU).
+    monkeypatch.setattr("generators.torch_runtime.gpu_memory_gib", lambda device: 24.0)
+    monkeypatch.setenv("POEM_MODEL", "auto")
+    pulled.clear()
+    assert main(["models", "pull"]) == 0
+    assert pulled[0][0] == "HuggingFaceTB/SmolLM2-1.7B-Instruct"
