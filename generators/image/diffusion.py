@@ -146,8 +146,8 @@ def check_tiny_vae(tiny_vae: str, tiny_folder: Path, model: str, model_folder: P
     )
     if family and tiny_family and family != tiny_family:
         raise ConfigError(
-            f"TINY_VAE={tiny_vae} decodes {tiny_family} latents but {model} is an {family} "
-            f"model: its images would be noise; {fix}"
+            f"TINY_VAE={tiny_vae} decodes {tiny_family} latents but {model} is in the {family} "
+            f"family: its images would be noise; {fix}"
         )
     tiny_channels = _latent_channels(tiny_folder / "config.json")
     model_channels = _latent_channels(model_folder / "vae" / "config.json")

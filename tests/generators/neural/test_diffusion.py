@@ -181,7 +181,10 @@ def test_a_tiny_vae_of_another_family_is_refused(
     tiny_sd: Path, tiny_taesd: Path, tmp_path: Path
 ) -> None:
     put_in_hub_cache(tiny_taesd, "madebyollin/taesdxl", tmp_path / "hf-home")
-    with pytest.raises(ConfigError, match="decodes sdxl latents but .* is an sd model.*taesd"):
+    with pytest.raises(
+        ConfigError,
+        match="decodes sdxl latents but .* is in the sd family.*TINY_VAE=madebyollin/taesd,",
+    ):
         _painter(tiny_sd, tiny_vae="madebyollin/taesdxl").pipeline()
 
 
