@@ -81,7 +81,11 @@ def cuda_supports_bf16() -> bool:
     import torch
 
     # The default counts emulated bf16 as supported; it runs, but slower than fp16.
-    return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:
+        # A torch without the flag: native bf16 is compute capability 8.0 (Ampere) and up.
+        return torch.cuda.get_device_capability() >= (8, 0)
 
 
 def gpu_requested(device: str, *, expect_gpu: bool) -> bool:

@@ -102,3 +102,16 @@ def test_compile_needs_a_compiler_and_python_headers(
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     (headers / "Python.h").unlink()
     assert "Python headers" in (compile_problem() or "")
+
+
+def test_bf16_by_compute_capability_where_torch_lacks_the_flag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def old_signature() -> bool:
+        return True
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", old_signature)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda: (7, 5))
+    assert resolve_dtype("auto", "cuda") is torch.float16
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda: (9, 0))
+    assert resolve_dtype("auto", "cuda") is torch.bfloat16
