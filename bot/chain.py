@@ -7,7 +7,7 @@ import importlib.util
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.captions import build_alt_text, build_caption
 from core.artwork import Artwork
@@ -80,14 +80,15 @@ def _setting_for(stage: Stage, settings: Settings) -> tuple[str, str, str]:
 
 
 def configured_model(stage: Stage, settings: Settings) -> tuple[str, str]:
-    """The model a stage's setting names (`POEM_MODEL=auto`: picked for this host), and why."""
+    """The model a stage's setting names (`auto`: the one picked for this host), and why."""
     model = str(getattr(settings, _MODEL_SETTINGS[stage]))
-    if stage != "poem" or model.strip().lower() != "auto":
+    if model.strip().lower() != "auto":
         return model, ""
-    from generators.models import auto_poem_models, pick_auto_model
+    from generators.models import auto_models, pick_auto_model
     from generators.torch_runtime import gpu_memory_gib
 
-    return pick_auto_model(auto_poem_models(gpu_memory_gib(settings.torch_device)), kind="llm")
+    kind: Literal["llm", "diffusion"] = "llm" if stage == "poem" else "diffusion"
+    return pick_auto_model(auto_models(kind, gpu_memory_gib(settings.torch_device)), kind=kind)
 
 
 def missing_neural_packages() -> list[str]:

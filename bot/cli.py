@@ -548,8 +548,9 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
         return EXIT_OK
-    # POEM_MODEL=auto: the model picked for this host (its GPU and memory).
-    wanted = [configured_model("poem", settings)[0], settings.image_model]
+    # `auto`: the models picked for this host (its GPU and memory).
+    image_model = configured_model("image", settings)[0]
+    wanted = [configured_model("poem", settings)[0], image_model]
     tiny_vae = settings.tiny_vae.strip()
     if tiny_vae.lower() not in TINY_VAE_OFF | {"auto"}:
         wanted.append(tiny_vae)
@@ -557,7 +558,7 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
     if tiny_vae.lower() == "auto":
         # The tiny decoder makes the image stage usable on CPU; it must decode the image
         # model's latents, whose family its model_index.json (now on disk) names.
-        image_folder = folders[wanted.index(settings.image_model)]
+        image_folder = folders[wanted.index(image_model)]
         family_vae = TINY_VAE_FOR_FAMILY.get(pipeline_family(image_folder) or "")
         if family_vae:
             folders += pull_models([family_vae])

@@ -31,6 +31,10 @@ GPU_POEM_MODEL = "HuggingFaceTB/SmolLM2-1.7B-Instruct"
 GPU_POEM_MIN_GIB = 6.0
 # Distilled for 1-4 steps at guidance 0 (512 px native), diffusers layout, no safety checker.
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
+# What `IMAGE_MODEL=auto` picks on a GPU that keeps it resident: 1024 px native in 1-4 steps,
+# Apache-2.0 (FLUX.1-dev and SDXL-Turbo are non-commercial); ~34 GB of weights in bf16.
+GPU_IMAGE_MODEL = "black-forest-labs/FLUX.1-schnell"
+GPU_IMAGE_MIN_GIB = 40.0
 # TAESD: a 2.4M-parameter decoder that replaces the SD VAE's (~25 s on CPU at 512 px) with ~1 s.
 # It decodes SD 1.x/2.x and SD-Turbo latents; image/diffusion.py pairs each family with its own.
 DEFAULT_TINY_VAE = "madebyollin/taesd"
@@ -212,19 +216,20 @@ def local_model_path(model: str, *, kind: str) -> Path:
     return snapshot
 
 
-def auto_poem_models(gpu_memory_gib: float | None) -> list[tuple[str, str]]:
-    """The models `POEM_MODEL=auto` may use on this host, best first, each with why."""
+def auto_models(
+    kind: Literal["llm", "diffusion"], gpu_memory_gib: float | None
+) -> list[tuple[str, str]]:
+    """The models a stage set to `auto` may use on this host, best first, each with why."""
+    large, needed, small = {
+        "llm": (GPU_POEM_MODEL, GPU_POEM_MIN_GIB, DEFAULT_POEM_MODEL),
+        "diffusion": (GPU_IMAGE_MODEL, GPU_IMAGE_MIN_GIB, DEFAULT_IMAGE_MODEL),
+    }[kind]
     if gpu_memory_gib is None:
-        return [(DEFAULT_POEM_MODEL, "no GPU")]
-    if gpu_memory_gib < GPU_POEM_MIN_GIB:
-        return [
-            (DEFAULT_POEM_MODEL, f"a GPU of {gpu_memory_gib:.1f} GiB (under {GPU_POEM_MIN_GIB:g})")
-        ]
+        return [(small, "no GPU")]
+    if gpu_memory_gib < needed:
+        return [(small, f"a GPU of {gpu_memory_gib:.1f} GiB (under {needed:g})")]
     room = f"a GPU of {gpu_memory_gib:.0f} GiB"
-    return [
-        (GPU_POEM_MODEL, room),
-        (DEFAULT_POEM_MODEL, f"{room}, but {GPU_POEM_MODEL} is not pulled"),
-    ]
+    return [(large, room), (small, f"{room}, but {large} is not pulled")]
 
 
 def pick_auto_model(candidates: list[tuple[str, str]], *, kind: str) -> tuple[str, str]:

@@ -187,7 +187,8 @@ def load_text2image(options: DiffusionOptions) -> Any:
         if options.compile and not getattr(pipe, "_kavi_compiled", False):
             import torch
 
-            pipe.unet = torch.compile(pipe.unet)
+            name = "unet" if getattr(pipe, "unet", None) is not None else "transformer"
+            setattr(pipe, name, torch.compile(getattr(pipe, name)))
             pipe._kavi_compiled = True
         return pipe
 
@@ -200,7 +201,7 @@ def load_image2image(options: DiffusionOptions) -> Any:
     with _LOCK:
         key = next(k for k, v in _PIPELINES.items() if v is text2image)
         pipe = _IMG2IMG.get(key)
-        if pipe is None or pipe.unet is not text2image.unet:
+        if pipe is None or denoiser(pipe) is not denoiser(text2image):
             pipe = AutoPipelineForImage2Image.from_pipe(text2image)
             pipe.set_progress_bar_config(disable=True)
             _IMG2IMG[key] = pipe
@@ -258,18 +259,52 @@ def _use_sdpa(pipe: Any) -> None:
             module.set_attn_processor(AttnProcessor2_0())
 
 
+def denoiser(pipe: Any) -> Any:
+    """The pipeline's denoising network: a UNet (SD, SDXL) or a transformer (FLUX, SD3)."""
+    unet = getattr(pipe, "unet", None)
+    return unet if unet is not None else pipe.transformer
+
+
+def native_resolution(pipe: Any) -> int:
+    """The square side the model was trained to render (SD-Turbo 512, SDXL and FLUX 1024)."""
+    unet = getattr(pipe, "unet", None)
+    latent_side = unet.config.sample_size if unet is not None else pipe.default_sample_size
+    return int(latent_side) * int(pipe.vae_scale_factor)
+
+
 def generation_resolution(pipe: Any, size: int, resolution: int | None) -> int:
     """The square side to diffuse at: the model's native size (or `resolution`), at most `size`."""
     multiple = latent_multiple(pipe)
-    native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
-    wanted = min(size, resolution or native)
+    wanted = min(size, resolution or native_resolution(pipe))
     return max(multiple, wanted // multiple * multiple)
 
 
 def latent_multiple(pipe: Any) -> int:
-    """Pixel sides must be a multiple of this so every UNet level sees whole latents."""
-    levels = len(pipe.unet.config.block_out_channels) - 1
+    """Pixel sides must be a multiple of this so the denoiser sees whole latents (or patches)."""
+    unet = getattr(pipe, "unet", None)
+    if unet is None:
+        # Transformers take latents in patches (FLUX packs 2x2): two patches' worth is safe.
+        patch = int(getattr(pipe.transformer.config, "patch_size", 1) or 1)
+        return int(pipe.vae_scale_factor) * 2 * patch
+    levels = len(unet.config.block_out_channels) - 1
     return int(pipe.vae_scale_factor) * 2**levels
+
+
+def call_options(pipe: Any, size: tuple[int, int]) -> dict[str, Any]:
+    """The keyword arguments this pipeline takes beyond the common ones: size, text length.
+
+    SD's img2img takes its size from the image; FLUX's must be told (`size` is width, height).
+    """
+    import inspect
+
+    accepted = inspect.signature(pipe.__call__).parameters
+    extra: dict[str, Any] = {}
+    if "height" in accepted:
+        extra.update(width=size[0], height=size[1])
+    if "max_sequence_length" in accepted:
+        # FLUX.1-schnell was distilled with 256 T5 tokens; a haiku's prompt needs far fewer.
+        extra["max_sequence_length"] = 256
+    return extra
 
 
 def render_usable(
@@ -374,10 +409,9 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
                 prompt=prompt,
                 num_inference_steps=self.options.steps,
                 guidance_scale=self.options.guidance,
-                height=side,
-                width=side,
                 generator=cpu_generator(seed),
                 output_type="pil",
+                **call_options(pipe, (side, side)),
             )
         flagged = getattr(result, "nsfw_content_detected", None)
         if flagged and flagged[0]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from generators.image.diffusion import (
     DiffusionOptions,
+    call_options,
     generation_resolution,
     latent_multiple,
     load_image2image,
@@ -122,5 +123,6 @@ class DiffusionStylist(ModelEngine[DiffusionStylistOptions]):
                 guidance_scale=self.options.guidance,
                 generator=cpu_generator(seed),
                 output_type="pil",
+                **call_options(pipe, target),
             )
         return result.images[0]

@@ -114,13 +114,22 @@ def test_a_cache_of_fp16_variants_only_is_not_on_disk(tiny_sd: Path, tmp_path: P
     assert not spec.weights_available("kavi-test/fp16-sd")[0]
 
 
-def test_auto_poem_model_is_sized_to_the_gpu() -> None:
-    from generators.models import DEFAULT_POEM_MODEL, GPU_POEM_MODEL, auto_poem_models
+def test_auto_models_are_sized_to_the_gpu() -> None:
+    from generators.models import (
+        DEFAULT_IMAGE_MODEL,
+        DEFAULT_POEM_MODEL,
+        GPU_IMAGE_MODEL,
+        GPU_POEM_MODEL,
+        auto_models,
+    )
 
-    assert [m for m, _ in auto_poem_models(None)] == [DEFAULT_POEM_MODEL]
-    assert [m for m, _ in auto_poem_models(4.0)] == [DEFAULT_POEM_MODEL]
-    assert "under 6" in auto_poem_models(4.0)[0][1]
-    assert [m for m, _ in auto_poem_models(80.0)] == [GPU_POEM_MODEL, DEFAULT_POEM_MODEL]
+    assert [m for m, _ in auto_models("llm", None)] == [DEFAULT_POEM_MODEL]
+    assert [m for m, _ in auto_models("llm", 4.0)] == [DEFAULT_POEM_MODEL]
+    assert "under 6" in auto_models("llm", 4.0)[0][1]
+    assert [m for m, _ in auto_models("llm", 80.0)] == [GPU_POEM_MODEL, DEFAULT_POEM_MODEL]
+    # FLUX.1-schnell stays resident only on a large GPU; a 24 GiB card keeps SD-Turbo.
+    assert [m for m, _ in auto_models("diffusion", 24.0)] == [DEFAULT_IMAGE_MODEL]
+    assert [m for m, _ in auto_models("diffusion", 80.0)] == [GPU_IMAGE_MODEL, DEFAULT_IMAGE_MODEL]
 
 
 def test_gpu_memory_is_read_from_the_device_auto_resolves_to(

@@ -176,3 +176,11 @@ def test_models_pull_fetches_the_tiny_vae_of_the_image_models_family(
     pulled.clear()
     assert main(["models", "pull"]) == 0
     assert pulled[0][0] == "HuggingFaceTB/SmolLM2-1.7B-Instruct"
+    monkeypatch.setenv("IMAGE_MODEL", "auto")
+    pulled.clear()
+    assert main(["models", "pull"]) == 0
+    assert pulled[0][1] == "stabilityai/sd-turbo"  # 24 GiB cannot keep FLUX resident
+    monkeypatch.setattr("generators.torch_runtime.gpu_memory_gib", lambda device: 80.0)
+    pulled.clear()
+    assert main(["models", "pull"]) == 0
+    assert pulled[0][1] == "black-forest-labs/FLUX.1-schnell"
