@@ -7,7 +7,11 @@
 
 # The torch wheels bring their own CUDA libraries; the host needs an NVIDIA driver recent
 # enough for them (CUDA 12.8: driver 570 or newer) and the NVIDIA Container Toolkit.
+# TORCH_CUDA names the PyTorch wheel index (cu128 = CUDA 12.8) and must match CUDA_IMAGE's
+# CUDA version: PyPI's default Linux torch is a CUDA 13 build (driver 580+), which on a
+# driver-570 host sees no GPU. tests/test_docker.py fails when the two disagree.
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-runtime-ubuntu24.04
+ARG TORCH_CUDA=cu128
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG TORCH_VERSION=2.13.0
 
@@ -60,18 +64,21 @@ CMD ["serve"]
 FROM ${CUDA_IMAGE} AS gpu-python
 ENV DEBIAN_FRONTEND=noninteractive
 # Ubuntu 24.04's Python is 3.12; apt versions move with security updates, so they are not pinned.
+# gcc and python3-dev are what Triton compiles its kernels with at run time (TORCH_COMPILE=true).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv tzdata ca-certificates \
+    && apt-get install -y --no-install-recommends python3 python3-venv python3-dev gcc libc6-dev \
+       tzdata ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 FROM gpu-python AS gpu-build
 ARG TORCH_VERSION
+ARG TORCH_CUDA
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-# PyPI's Linux torch wheels are the CUDA builds.
-RUN pip install "torch==${TORCH_VERSION}"
+# The CUDA build that matches the base image, from PyTorch's own index (not PyPI's default).
+RUN pip install --index-url "https://download.pytorch.org/whl/${TORCH_CUDA}" "torch==${TORCH_VERSION}"
 WORKDIR /src
 COPY constraints.txt pyproject.toml README.md ./
 COPY core ./core
@@ -94,7 +101,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     DATA_DIR=/data \
     HF_HOME=/models \
     KAVI_CACHE_DIR=/models/kavi \
-    TORCH_DEVICE=auto
+    TORCH_DEVICE=auto \
+    EXPECT_GPU=true
 # The `kavi` user, by number so that runtimes checking for a non-root user can tell.
 USER 10001:10001
 WORKDIR /home/kavi

@@ -7,7 +7,7 @@ import importlib.util
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.captions import build_alt_text, build_caption
 from core.artwork import Artwork
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from bot.settings import Settings
+    from generators.image.base import Painting
+    from generators.poem.base import Poem
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ _OPTION_SETTINGS: dict[str, str] = {
     "strength": "style_strength",
     "fallback": "poem_fallback",
     "lettering": "lettering",
+    "resolution": "image_render_size",
 }
 _ENGINE_SETTINGS: dict[Stage, str] = {
     "poem": "poem_engine",
@@ -73,8 +76,21 @@ _ENGINE_SETTINGS: dict[Stage, str] = {
 }
 
 
-def _setting_for(stage: Stage, settings: Settings) -> tuple[str, str]:
-    return getattr(settings, _ENGINE_SETTINGS[stage]), getattr(settings, _MODEL_SETTINGS[stage])
+def _setting_for(stage: Stage, settings: Settings) -> tuple[str, str, str]:
+    model, why = configured_model(stage, settings)
+    return getattr(settings, _ENGINE_SETTINGS[stage]), model, why
+
+
+def configured_model(stage: Stage, settings: Settings) -> tuple[str, str]:
+    """The model a stage's setting names (`auto`: the one picked for this host), and why."""
+    model = str(getattr(settings, _MODEL_SETTINGS[stage]))
+    if model.strip().lower() != "auto":
+        return model, ""
+    from generators.models import auto_models, pick_auto_model
+    from generators.torch_runtime import gpu_memory_gib
+
+    kind: Literal["llm", "diffusion"] = "llm" if stage == "poem" else "diffusion"
+    return pick_auto_model(auto_models(kind, gpu_memory_gib(settings.torch_device)), kind=kind)
 
 
 def missing_neural_packages() -> list[str]:
@@ -83,7 +99,7 @@ def missing_neural_packages() -> list[str]:
 
 def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
     """Resolve `auto` (or check a named engine) without loading or downloading anything."""
-    requested, model = _setting_for(stage, settings)
+    requested, model, picked = _setting_for(stage, settings)
     if requested != "auto":
         spec = get_engine_spec(stage, requested)
         if spec.neural:
@@ -93,9 +109,8 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
                     f"{_ENGINE_SETTINGS[stage].upper()}={requested} needs the "
                     f"neural extra ({', '.join(missing)} missing): pip install 'kavi[neural]'"
                 )
-        return EngineChoice(
-            stage, spec.name, model if spec.neural else None, spec.neural, "chosen in settings"
-        )
+        reason = f"chosen in settings; {picked}" if picked and spec.neural else "chosen in settings"
+        return EngineChoice(stage, spec.name, model if spec.neural else None, spec.neural, reason)
     offline = _offline_engine(stage, settings)
     neural = [s for s in engines(stage) if s.neural]
     reason = "no neural engine registered"
@@ -107,7 +122,9 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
         available, why = spec.weights_available(model) if spec.weights_available else (False, "")
         # `why` already names the model or its folder.
         if available:
-            return EngineChoice(stage, spec.name, model, True, f"auto: {why}")
+            return EngineChoice(
+                stage, spec.name, model, True, f"auto: {why}" + (f" ({picked})" if picked else "")
+            )
         reason = why or f"no weights for {model}"
     return EngineChoice(stage, offline.name, None, False, f"auto: offline engine, because {reason}")
 
@@ -128,17 +145,49 @@ def resolve_engines(settings: Settings) -> dict[Stage, EngineChoice]:
     return {stage: resolve_engine(stage, settings) for stage in ("poem", "image", "mood")}
 
 
-def engine_options(spec: EngineSpec, settings: Settings) -> Any:
-    """The engine's typed options, filled from settings and validated; errors name the variable."""
+def engine_options(spec: EngineSpec, settings: Settings, *, model: str | None = None) -> Any:
+    """The engine's typed options, filled from settings and validated; errors name the variable.
+
+    `model`, when given, is the model the stage resolved (`POEM_MODEL=auto` picked it).
+    """
     sources = {**_OPTION_SETTINGS, "model": _MODEL_SETTINGS[spec.stage]}
     wanted = [f.name for f in dataclasses.fields(spec.options) if f.name in sources]
+    values = {name: getattr(settings, sources[name]) for name in wanted}
+    if model is not None and "model" in values:
+        values["model"] = model
     try:
-        return spec.options(**{name: getattr(settings, sources[name]) for name in wanted})
+        return spec.options(**values)
     except OptionError as exc:
         variable = sources.get(exc.option)
         # Defaults are valid, so a bad option comes from a setting; still, never hide one.
         problem = f"{variable.upper()}: {exc.problem}" if variable else f"{spec.name}: {exc}"
         raise ConfigError(f"invalid configuration: {problem}") from None
+
+
+def runtime_problem(settings: Settings) -> str | None:
+    """A GPU that was asked for and is missing, in one line (None when fine or not asked)."""
+    from generators.torch_runtime import gpu_problem
+
+    return gpu_problem(settings.torch_device, expect_gpu=settings.expect_gpu)
+
+
+_REPORTED: set[str] = set()
+
+
+def check_runtime(settings: Settings, choices: dict[Stage, EngineChoice]) -> None:
+    """At start: say loudly that an asked-for GPU is missing; refuse TORCH_COMPILE without gcc."""
+    problem = runtime_problem(settings)
+    if problem and problem not in _REPORTED:
+        # Not fatal: the offline engines and a slow CPU still make the day's post. Said once
+        # per process: `serve` checks before its scheduler, the warm-up's chain again.
+        _REPORTED.add(problem)
+        log.error("no GPU: %s", problem)
+    if settings.torch_compile and any(c.neural and c.stage != "poem" for c in choices.values()):
+        from generators.torch_runtime import compile_problem
+
+        reason = compile_problem()
+        if reason:
+            raise ConfigError(f"invalid configuration: {reason}")
 
 
 class Chain:
@@ -149,9 +198,13 @@ class Chain:
         self.choices = resolve_engines(settings)
         for choice in self.choices.values():
             log.info("stage %s uses engine %s (%s)", choice.stage, choice.name, choice.reason)
+        check_runtime(settings, self.choices)
         # Options are checked now, so a bad value stops the start, not the first post.
         self.specs = {stage: get_engine_spec(stage, c.name) for stage, c in self.choices.items()}
-        self.options = {stage: engine_options(s, settings) for stage, s in self.specs.items()}
+        self.options = {
+            stage: engine_options(s, settings, model=self.choices[stage].model)
+            for stage, s in self.specs.items()
+        }
         self._engines: dict[Stage, Any] = {}
 
     def engine(self, stage: Stage) -> Any:
@@ -159,6 +212,27 @@ class Chain:
         if stage not in self._engines:
             self._engines[stage] = self.specs[stage].build(self.options[stage])
         return self._engines[stage]
+
+    def runtime(self) -> tuple[str | None, str | None]:
+        """The device and precision the neural engines run in, resolved as they resolve them."""
+        if not any(choice.neural for choice in self.choices.values()):
+            return None, None
+        from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype
+
+        device = resolve_device(self.settings.torch_device)
+        return device, dtype_name(resolve_dtype(self.settings.torch_dtype, device))
+
+    def _notes(self, poem: Poem, painting: Painting) -> dict[str, str]:
+        notes: dict[str, str] = {c.stage: f"{c.name}: {c.reason}" for c in self.choices.values()}
+        if poem.fallback:
+            notes["poem_fallback"] = poem.fallback
+        rendered = painting.rendered_size
+        if rendered is not None and rendered != self.settings.image_size:
+            # Never enlarge silently: a 512-px render shown at 1024 px is softer than it looks.
+            notes["image_render"] = (
+                f"rendered at {rendered} px, resized to {self.settings.image_size} px (Lanczos)"
+            )
+        return notes
 
     def run(self, *, seed: int, mood: str | None = None) -> ChainResult:
         """Write, paint and recolour one artwork, reproducibly for `seed`."""
@@ -219,8 +293,10 @@ class Chain:
             caption=caption,
             alt_text=build_alt_text(painting.description, poem.lines, chosen_mood.phrase),
             timings=timings,
-            engine_notes={c.stage: f"{c.name}: {c.reason}" for c in self.choices.values()},
+            engine_notes=self._notes(poem, painting),
+            poem_fallback=poem.fallback is not None,
             scene=painting.record(),
             curation=curation,
         )
+        artwork.device, artwork.precision = self.runtime()
         return ChainResult(artwork=artwork, image=styled.image, painting=painting.image)

@@ -231,8 +231,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "models":
         return _models(args, settings)
     if args.command == "serve":
+        from bot.chain import check_runtime, resolve_engines
         from bot.scheduler import serve
 
+        # Before the scheduler: a missing GPU is said at once, a refused setting stops the start.
+        check_runtime(settings, resolve_engines(settings))
         return serve(settings, dry_run=args.dry_run)
     if args.command == "health":
         from bot.health import main_health
@@ -342,7 +345,18 @@ def _show(kavi: Kavi, artwork_id: int) -> int:
         ("seed", str(artwork.seed)),
         ("mood", artwork.mood),
         ("poem", f"{artwork.poem_engine} {artwork.poem_model or ''}".strip()),
+        *(
+            [("poem fallback", artwork.engine_notes.get("poem_fallback", "yes"))]
+            if artwork.poem_fallback
+            else []
+        ),
         ("image", f"{artwork.image_engine} {artwork.image_model or ''}".strip()),
+        *(
+            [("image render", artwork.engine_notes["image_render"])]
+            if "image_render" in artwork.engine_notes
+            else []
+        ),
+        ("runtime", f"{artwork.device} {artwork.precision}" if artwork.device else "offline"),
         ("style", f"{artwork.style_engine} {artwork.style_model or ''}".strip()),
         ("style reference", artwork.style_reference or "(mood palette)"),
         ("file", str(kavi.settings.data_dir / artwork.image_path) if artwork.image_path else "-"),
@@ -397,12 +411,13 @@ def _curation_rows(curation: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _status(kavi: Kavi, *, limit: int | None) -> int:
-    from datetime import datetime
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
+    from bot.chain import runtime_problem
     from bot.schedule import parse_cron
     from storage.models import PostState
-    from storage.repository import count_posts, last_run, recent_posts_in_states
+    from storage.repository import count_posts, last_run, poem_sources, recent_posts_in_states
 
     settings = kavi.settings
     zone = ZoneInfo(settings.tz)
@@ -424,6 +439,17 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
             f"{run.status.value}{artwork}{error}"
         )
     print(f"Publishers: {_publishers_line(settings)}")
+    gpu = runtime_problem(settings)
+    if gpu:
+        print(f"GPU:       MISSING \u2014 {gpu}")
+    poems = poem_sources(kavi.db, since=datetime.now(zone) - timedelta(days=7))
+    if poems.fallback:
+        print(
+            f"Poems:     {poems.fallback} of {poems.total} in the last 7 days came from the "
+            "grammar fallback (the language model wrote no valid 5-7-5); see `show ID`"
+        )
+    elif poems.llm:
+        print(f"Poems:     all {poems.llm} from the language model in the last 7 days")
     if busy:
         print(f"Busy:      {busy}")
     for line in settled:
@@ -545,21 +571,29 @@ def _retry(kavi: Kavi, artwork_id: int, platform: str | None, *, force: bool) ->
 
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.chain import resolve_engines
-    from generators.models import DEFAULT_TINY_VAE, TINY_VAE_OFF, pull_models
+    from bot.chain import configured_model, resolve_engines
+    from generators.image.diffusion import TINY_VAE_FOR_FAMILY, pipeline_family
+    from generators.models import TINY_VAE_OFF, pull_models
 
     if args.models_command == "list":
         for choice in resolve_engines(settings).values():
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
         return EXIT_OK
-    wanted = [settings.poem_model, settings.image_model]
+    # `auto`: the models picked for this host (its GPU and memory).
+    image_model = configured_model("image", settings)[0]
+    wanted = [configured_model("poem", settings)[0], image_model]
     tiny_vae = settings.tiny_vae.strip()
-    # The tiny decoder is what makes the image stage usable on CPU; fetch it with the rest.
-    if tiny_vae.lower() == "auto":
-        wanted.append(DEFAULT_TINY_VAE)
-    elif tiny_vae.lower() not in TINY_VAE_OFF:
+    if tiny_vae.lower() not in TINY_VAE_OFF | {"auto"}:
         wanted.append(tiny_vae)
-    for path in pull_models(wanted):
+    folders = pull_models(wanted)
+    if tiny_vae.lower() == "auto":
+        # The tiny decoder makes the image stage usable on CPU; it must decode the image
+        # model's latents, whose family its model_index.json (now on disk) names.
+        image_folder = folders[wanted.index(image_model)]
+        family_vae = TINY_VAE_FOR_FAMILY.get(pipeline_family(image_folder) or "")
+        if family_vae:
+            folders += pull_models([family_vae])
+    for path in folders:
         print(f"ready: {path}")
     return EXIT_OK

@@ -140,6 +140,11 @@ def health_check(
     alive, reason, beat = service_alive(settings, now)
     if not alive or beat is None:
         return False, reason
+    from bot.chain import runtime_problem
+
+    gpu = runtime_problem(settings)
+    if gpu:
+        return False, f"no GPU: {gpu}"
     own_db = db is None
     if db is None:
         db = Database(settings.resolved_database_url)

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     tiny_vae: str = "auto"
     torch_device: Device = "auto"
     torch_dtype: DType = "auto"
+    # Set in the GPU image: no GPU there is a fault to report, not a quiet CPU fallback.
+    expect_gpu: bool = False
     torch_compile: bool = False
     image_steps: int = Field(default=2, ge=1, le=50)
     style_strength: float = Field(default=0.35, ge=0.0, le=1.0)
@@ -114,6 +116,8 @@ class Settings(BaseSettings):
     lettering: bool = True
     # Draw the mood from the poem's emotions (false: an even draw over MOODS).
     mood_from_poem: bool = True
+    # The side the diffusion model renders at; unset: its native size (512 for SD-Turbo).
+    image_render_size: int | None = Field(default=None, ge=256, le=2048)
     moods: Annotated[list[str], NoDecode] = Field(default_factory=list)
     style_dir: Path | None = None
 

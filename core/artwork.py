@@ -38,6 +38,11 @@ class Artwork:
     scene: dict[str, object] = field(default_factory=dict)
     # How the artwork was chosen: the poem's emotions and the mood weights drawn from.
     curation: dict[str, object] = field(default_factory=dict)
+    # Where the neural engines ran and in what precision (None when only offline ones ran).
+    device: str | None = None
+    precision: str | None = None
+    # True when the poem came from the grammar writer because the LLM's attempts all failed.
+    poem_fallback: bool = False
     id: int | None = None
     created_at: datetime | None = None
 

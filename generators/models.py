@@ -25,9 +25,18 @@ MODEL_KINDS: tuple[ModelKind, ...] = ("llm", "diffusion", "vae")
 # 360M parameters, Apache-2.0, ships a chat template and writes short verse well for its size;
 # ~0.7 GB in bf16, so a CPU host writes a haiku in seconds (Qwen2.5-0.5B is ~40% larger).
 DEFAULT_POEM_MODEL = "HuggingFaceTB/SmolLM2-360M-Instruct"
+# What `POEM_MODEL=auto` picks on a GPU with room for it: 1.7B parameters, Apache-2.0, the
+# same family, chat template and sampling card as the default, ~3.4 GB in bf16.
+GPU_POEM_MODEL = "HuggingFaceTB/SmolLM2-1.7B-Instruct"
+GPU_POEM_MIN_GIB = 6.0
 # Distilled for 1-4 steps at guidance 0 (512 px native), diffusers layout, no safety checker.
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
+# What `IMAGE_MODEL=auto` picks on a GPU that keeps it resident: 1024 px native in 1-4 steps,
+# Apache-2.0 (FLUX.1-dev and SDXL-Turbo are non-commercial); ~34 GB of weights in bf16.
+GPU_IMAGE_MODEL = "black-forest-labs/FLUX.1-schnell"
+GPU_IMAGE_MIN_GIB = 40.0
 # TAESD: a 2.4M-parameter decoder that replaces the SD VAE's (~25 s on CPU at 512 px) with ~1 s.
+# It decodes SD 1.x/2.x and SD-Turbo latents; image/diffusion.py pairs each family with its own.
 DEFAULT_TINY_VAE = "madebyollin/taesd"
 # TINY_VAE values that mean "use the model's full VAE".
 TINY_VAE_OFF = frozenset({"", "none", "off", "false", "no", "0"})
@@ -127,13 +136,13 @@ def missing_files(folder: Path, *, kind: str) -> list[str]:
             if not sub.is_dir():
                 missing.append(f"{component}/")
             elif component in _WEIGHTED_COMPONENTS and not _has_weights(sub):
-                missing.append(f"{component}/ weights")
+                missing.append(f"{component}/ weights (full precision)")
         return missing
     missing = []
     if not (folder / "config.json").is_file():
         missing.append("config.json")
     if not _has_weights(folder):
-        missing.append("weights (*.safetensors)")
+        missing.append("weights (*.safetensors in full precision)")
     if kind == "llm" and not any(
         (folder / name).is_file() for name in ("tokenizer.json", "tokenizer.model", "vocab.json")
     ):
@@ -142,7 +151,11 @@ def missing_files(folder: Path, *, kind: str) -> list[str]:
 
 
 def _has_weights(folder: Path) -> bool:
-    return any(p.suffix in _WEIGHT_SUFFIXES for p in folder.iterdir() if p.is_file())
+    # Only full-precision files count: Kavi loads without `variant=`, so a folder holding only
+    # `*.fp16.safetensors` would fail to load; it is "not on disk" and `auto` falls back.
+    return any(
+        p.suffix in _WEIGHT_SUFFIXES and "." not in p.stem for p in folder.iterdir() if p.is_file()
+    )
 
 
 def cached_snapshot(model: str, *, kind: str) -> Path | None:
@@ -201,6 +214,31 @@ def local_model_path(model: str, *, kind: str) -> Path:
     snapshot = cached_snapshot(model.strip(), kind=kind)
     assert snapshot is not None  # weights_on_disk just found it
     return snapshot
+
+
+def auto_models(
+    kind: Literal["llm", "diffusion"], gpu_memory_gib: float | None
+) -> list[tuple[str, str]]:
+    """The models a stage set to `auto` may use on this host, best first, each with why."""
+    large, needed, small = {
+        "llm": (GPU_POEM_MODEL, GPU_POEM_MIN_GIB, DEFAULT_POEM_MODEL),
+        "diffusion": (GPU_IMAGE_MODEL, GPU_IMAGE_MIN_GIB, DEFAULT_IMAGE_MODEL),
+    }[kind]
+    if gpu_memory_gib is None:
+        return [(small, "no GPU")]
+    if gpu_memory_gib < needed:
+        return [(small, f"a GPU of {gpu_memory_gib:.1f} GiB (under {needed:g})")]
+    room = f"a GPU of {gpu_memory_gib:.0f} GiB"
+    return [(large, room), (small, f"{room}, but {large} is not pulled")]
+
+
+def pick_auto_model(candidates: list[tuple[str, str]], *, kind: str) -> tuple[str, str]:
+    """The first candidate on disk, else the first (what `models pull` fetches), and why."""
+    for model, why in candidates:
+        if weights_on_disk(model, kind=kind)[0]:
+            return model, f"{kind} model picked for {why}"
+    model, why = candidates[0]
+    return model, f"{kind} model picked for {why}"
 
 
 def _allow_patterns(files: Iterable[str]) -> list[str]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import os
 import platform
+import shutil
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -62,7 +65,7 @@ def resolve_dtype(name: str, device: str) -> torch.dtype:
         ]
     base = device.split(":", 1)[0]
     if base == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if cuda_supports_bf16() else torch.float16
     if base == "mps":
         return torch.float16
     return torch.bfloat16 if cpu_supports_bf16() else torch.float32
@@ -71,6 +74,89 @@ def resolve_dtype(name: str, device: str) -> torch.dtype:
 def dtype_name(dtype: torch.dtype) -> str:
     """The short name of a torch dtype (`bfloat16`), as used in settings and logs."""
     return str(dtype).removeprefix("torch.")
+
+
+def cuda_supports_bf16() -> bool:
+    """True when the GPU runs bfloat16 natively (Ampere and newer), not by emulation (T4, V100)."""
+    import torch
+
+    # The default counts emulated bf16 as supported; it runs, but slower than fp16.
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:
+        # A torch without the flag: native bf16 is compute capability 8.0 (Ampere) and up.
+        return torch.cuda.get_device_capability() >= (8, 0)
+
+
+def gpu_requested(device: str, *, expect_gpu: bool) -> bool:
+    """Whether this process was asked for a GPU: TORCH_DEVICE=cuda, or `auto` in a GPU image."""
+    base = (device or "auto").strip().lower().split(":", 1)[0]
+    return base == "cuda" or (expect_gpu and base == "auto")
+
+
+def gpu_problem(device: str, *, expect_gpu: bool) -> str | None:
+    """Why a process asked for a GPU has none usable, or None (also when none was asked for)."""
+    if not gpu_requested(device, expect_gpu=expect_gpu):
+        return None
+    asked = "TORCH_DEVICE=cuda" if device.strip().lower().startswith("cuda") else "EXPECT_GPU"
+    fix = "; or set TORCH_DEVICE=cpu (and EXPECT_GPU=false) to run on the CPU on purpose"
+    try:
+        import torch
+    except ImportError:
+        return (
+            f"{asked} asks for a GPU but torch is not installed (pip install 'kavi[neural]'){fix}"
+        )
+    build = torch.version.cuda
+    if build is None:
+        return (
+            f"{asked} asks for a GPU but torch {torch.__version__} is a CPU-only build; "
+            f"install a CUDA build of torch{fix}"
+        )
+    if not torch.cuda.is_available():
+        return (
+            f"{asked} asks for a GPU but torch {torch.__version__} (CUDA {build}) sees none: "
+            f"check that the NVIDIA driver supports CUDA {build} (`nvidia-smi`; CUDA 12.8 needs "
+            "driver 570 or newer) and that the container was given the GPU (compose "
+            f"`deploy.resources`, or `docker run --gpus all`){fix}"
+        )
+    return None
+
+
+def gpu_memory_gib(device: str) -> float | None:
+    """Total memory of the CUDA GPU that `device` resolves to, or None when it is not one."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    try:
+        resolved = resolve_device(device)
+    except ConfigError:
+        return None
+    if not resolved.startswith("cuda"):
+        return None
+    index = torch.device(resolved).index
+    properties = torch.cuda.get_device_properties(index if index is not None else 0)
+    return float(properties.total_memory) / 2**30
+
+
+def compile_problem() -> str | None:
+    """Why TORCH_COMPILE cannot work here (Triton/Inductor build kernels at run time), or None."""
+    compiler = os.environ.get("CC") or next(
+        (name for name in ("cc", "gcc", "clang") if shutil.which(name)), None
+    )
+    missing = []
+    if compiler is None or shutil.which(compiler) is None:
+        missing.append("a C compiler (gcc)")
+    include = sysconfig.get_paths().get("include") or ""
+    if not (Path(include) / "Python.h").is_file():
+        missing.append(f"the Python headers (Python.h in {include or 'its include folder'})")
+    if not missing:
+        return None
+    return (
+        f"TORCH_COMPILE=true needs {' and '.join(missing)} at run time, which this host lacks; "
+        "install them (apt-get install gcc python3-dev; the GPU image has them) or set "
+        "TORCH_COMPILE=false"
+    )
 
 
 @functools.cache

@@ -89,6 +89,9 @@ def _artwork_values(artwork: Artwork) -> dict[str, Any]:
         "engine_notes": artwork.engine_notes,
         "scene": artwork.scene,
         "curation": artwork.curation,
+        "device": artwork.device,
+        "precision": artwork.precision,
+        "poem_fallback": artwork.poem_fallback,
     }
 
 

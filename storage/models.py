@@ -76,6 +76,11 @@ class ArtworkRow(Base):
     scene: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # The curator's record: the poem's emotions, the mood weights, scores and distances.
     curation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Where the neural engines ran ("cuda", "float16"); NULL when only offline engines ran.
+    device: Mapped[str | None] = mapped_column(String(32))
+    precision: Mapped[str | None] = mapped_column(String(16))
+    # The language model wrote no valid haiku and the grammar writer stepped in.
+    poem_fallback: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     posts: Mapped[list[PostRow]] = relationship(
         back_populates="artwork", cascade="all, delete-orphan"

@@ -62,6 +62,9 @@ def _to_artwork(row: ArtworkRow) -> Artwork:
         engine_notes=dict(row.engine_notes or {}),
         scene=dict(row.scene or {}),
         curation=dict(row.curation or {}),
+        device=row.device,
+        precision=row.precision,
+        poem_fallback=bool(row.poem_fallback),
     )
 
 
@@ -110,6 +113,9 @@ def store_artwork(
             engine_notes=artwork.engine_notes,
             scene=artwork.scene,
             curation=artwork.curation,
+            device=artwork.device,
+            precision=artwork.precision,
+            poem_fallback=artwork.poem_fallback,
         )
         with db.session() as session, session.begin():
             session.add(row)
@@ -639,3 +645,24 @@ def interrupted_posts_to_unknown(db: Database, *, error: str) -> list[PostInfo]:
             row.updated_at = utcnow()
         session.flush()
         return [_to_post(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PoemSources:
+    """Where recent poems came from: how many in all, by the LLM, and by its grammar fallback."""
+
+    total: int
+    llm: int
+    fallback: int
+
+
+def poem_sources(db: Database, *, since: datetime) -> PoemSources:
+    """Count the artworks made since `since` by poem source, for `status`."""
+    query = select(
+        func.count(),
+        func.count().filter(ArtworkRow.poem_engine == "llm"),
+        func.count().filter(ArtworkRow.poem_fallback.is_(True)),
+    ).where(ArtworkRow.created_at >= since.astimezone(UTC))
+    with db.session() as session:
+        total, llm, fallback = session.execute(query).one()
+    return PoemSources(total=int(total), llm=int(llm), fallback=int(fallback))

@@ -173,3 +173,42 @@ def test_env_example_copied_to_env_gives_the_defaults(
     assert len(settings.hashtags.split()) == 5
     assert settings.publishers == []
     assert settings.secret_values() == []
+
+
+# The oldest NVIDIA driver each CUDA release runs on (NVIDIA's CUDA toolkit release notes).
+MIN_DRIVER = {"12.4": 550, "12.6": 560, "12.8": 570, "12.9": 575, "13.0": 580}
+
+
+def _stage(text: str, stage: str) -> str:
+    return text.split(f" AS {stage}\n", 1)[1].split("\nFROM ", 1)[0]
+
+
+def test_gpu_image_installs_the_torch_build_of_its_base_images_cuda() -> None:
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    base = re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:(\d+)\.(\d+)[.\d]*-", text, flags=re.MULTILINE)
+    wheel = re.search(r"^ARG TORCH_CUDA=cu(\d+)$", text, flags=re.MULTILINE)
+    assert base and wheel, "the Dockerfile must name CUDA_IMAGE and TORCH_CUDA (e.g. cu128)"
+    cuda = f"{base[1]}.{base[2]}"
+    assert wheel[1] == f"{base[1]}{base[2]}", (
+        f"TORCH_CUDA=cu{wheel[1]} does not match the CUDA {cuda} base image: torch would "
+        "need another driver, or see no GPU"
+    )
+    build = _stage(text, "gpu-build")
+    torch_installs = [line for line in build.splitlines() if '"torch==' in line]
+    assert torch_installs, "the GPU build installs no torch"
+    for line in torch_installs:
+        # PyPI's default Linux torch is a CUDA 13 build: only the PyTorch index has the others.
+        assert '--index-url "https://download.pytorch.org/whl/${TORCH_CUDA}"' in line, line
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"driver {MIN_DRIVER[cuda]} or newer" in readme, "README must state the driver needed"
+    assert f"CUDA {cuda}" in readme
+
+
+def test_gpu_image_can_compile_and_expects_a_gpu() -> None:
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    python = _stage(text, "gpu-python")
+    # Triton builds its kernels with a C compiler against Python.h when TORCH_COMPILE is on.
+    for package in ("gcc", "python3-dev"):
+        assert re.search(rf"\s{re.escape(package)}\s", python), package
+    assert "EXPECT_GPU=true" in _stage(text, "gpu")
+    assert "EXPECT_GPU" not in _stage(text, "cpu")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.errors import ConfigError
 from generators.errors import GenerationError
 from generators.image.base import Painting
 from generators.models import (
@@ -29,7 +32,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_STEPS = 2
-DEFAULT_STYLE_WORDS = "ukiyo-e inspired painting, soft washes of colour, delicate brushwork, serene"
+# The ink painter's art direction, so that a GPU host's artworks look like the same artist's.
+DEFAULT_STYLE_WORDS = "ink wash painting on washi paper, sumi-e, haiga"
+# The tiny decoders (TAESD family) by the pipelines whose latents they decode: SD 1.x/2.x and
+# SD-Turbo share one latent space, SDXL and SDXL-Turbo another; a wrong pairing paints noise.
+TINY_VAE_FAMILIES = {
+    DEFAULT_TINY_VAE: "sd",
+    "madebyollin/taesdxl": "sdxl",
+    "madebyollin/taesd3": "sd3",
+    "madebyollin/taef1": "flux",
+}
+TINY_VAE_FOR_FAMILY = {family: model for model, family in TINY_VAE_FAMILIES.items()}
+# model_index.json `_class_name` prefixes, most specific first.
+_PIPELINE_FAMILIES = (
+    ("StableDiffusionXL", "sdxl"),
+    ("StableDiffusion3", "sd3"),
+    ("Flux", "flux"),
+    ("StableDiffusion", "sd"),
+)
 # How many seeds a painter tries before giving up on black or blank output.
 DEFAULT_MAX_ATTEMPTS = 3
 
@@ -85,8 +105,18 @@ _IMG2IMG: dict[PipelineKey, Any] = {}
 _LOCK = threading.RLock()
 
 
-def resolve_tiny_vae(tiny_vae: str | None, device: str) -> str | None:
-    """Which tiny VAE to load: `auto` is TAESD on CPU when it is on disk; None is the full VAE."""
+def pipeline_family(folder: Path) -> str | None:
+    """The latent family of a diffusers pipeline folder (`sd`, `sdxl`, ...), or None if unknown."""
+    try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = str(index.get("_class_name", "")) if isinstance(index, dict) else ""
+    return next((family for prefix, family in _PIPELINE_FAMILIES if name.startswith(prefix)), None)
+
+
+def resolve_tiny_vae(tiny_vae: str | None, device: str, family: str | None = "sd") -> str | None:
+    """Which tiny VAE to load: `auto` is the family's TAESD on CPU when on disk; None: full VAE."""
     if tiny_vae is None or str(tiny_vae).strip().lower() in TINY_VAE_OFF:
         return None
     choice = str(tiny_vae).strip()
@@ -94,11 +124,46 @@ def resolve_tiny_vae(tiny_vae: str | None, device: str) -> str | None:
         return choice
     if not device.startswith("cpu"):
         return None
-    available, reason = weights_on_disk(DEFAULT_TINY_VAE, kind="vae")
+    default = TINY_VAE_FOR_FAMILY.get(family or "")
+    if default is None:
+        log.info("using the full VAE decoder: no tiny VAE is known for this model's family")
+        return None
+    available, reason = weights_on_disk(default, kind="vae")
     if available:
-        return DEFAULT_TINY_VAE
+        return default
     log.info("using the full VAE decoder on CPU (slow): tiny VAE %s", reason)
     return None
+
+
+def check_tiny_vae(tiny_vae: str, tiny_folder: Path, model: str, model_folder: Path) -> None:
+    """ConfigError unless the tiny VAE decodes this pipeline's latents (same family, channels)."""
+    family = pipeline_family(model_folder)
+    tiny_family = TINY_VAE_FAMILIES.get(tiny_vae.strip().lower())
+    fix = (
+        f"set TINY_VAE={TINY_VAE_FOR_FAMILY[family]}, auto or none"
+        if family in TINY_VAE_FOR_FAMILY
+        else "set TINY_VAE=none (the full VAE)"
+    )
+    if family and tiny_family and family != tiny_family:
+        raise ConfigError(
+            f"TINY_VAE={tiny_vae} decodes {tiny_family} latents but {model} is in the {family} "
+            f"family: its images would be noise; {fix}"
+        )
+    tiny_channels = _latent_channels(tiny_folder / "config.json")
+    model_channels = _latent_channels(model_folder / "vae" / "config.json")
+    if tiny_channels and model_channels and tiny_channels != model_channels:
+        raise ConfigError(
+            f"TINY_VAE={tiny_vae} has {tiny_channels} latent channels but {model}'s VAE has "
+            f"{model_channels}: it cannot decode this model; {fix}"
+        )
+
+
+def _latent_channels(config: Path) -> int | None:
+    try:
+        value = json.loads(config.read_text(encoding="utf-8")).get("latent_channels")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return int(value) if isinstance(value, int) else None
 
 
 def load_text2image(options: DiffusionOptions) -> Any:
@@ -107,11 +172,12 @@ def load_text2image(options: DiffusionOptions) -> Any:
 
     resolved_device = resolve_device(options.device)
     resolved_dtype = dtype_name(resolve_dtype(options.dtype, resolved_device))
+    folder = local_model_path(options.model, kind="diffusion")
     key = PipelineKey(
         options.model,
         resolved_device,
         resolved_dtype,
-        resolve_tiny_vae(options.tiny_vae, resolved_device),
+        resolve_tiny_vae(options.tiny_vae, resolved_device, pipeline_family(folder)),
     )
     with _LOCK:
         pipe = _PIPELINES.get(key)
@@ -121,7 +187,8 @@ def load_text2image(options: DiffusionOptions) -> Any:
         if options.compile and not getattr(pipe, "_kavi_compiled", False):
             import torch
 
-            pipe.unet = torch.compile(pipe.unet)
+            name = "unet" if getattr(pipe, "unet", None) is not None else "transformer"
+            setattr(pipe, name, torch.compile(getattr(pipe, name)))
             pipe._kavi_compiled = True
         return pipe
 
@@ -134,7 +201,7 @@ def load_image2image(options: DiffusionOptions) -> Any:
     with _LOCK:
         key = next(k for k, v in _PIPELINES.items() if v is text2image)
         pipe = _IMG2IMG.get(key)
-        if pipe is None or pipe.unet is not text2image.unet:
+        if pipe is None or denoiser(pipe) is not denoiser(text2image):
             pipe = AutoPipelineForImage2Image.from_pipe(text2image)
             pipe.set_progress_bar_config(disable=True)
             _IMG2IMG[key] = pipe
@@ -157,6 +224,7 @@ def _load_pipeline(key: PipelineKey) -> Any:
     components: dict[str, Any] = {}
     if key.tiny_vae is not None:
         vae_folder = local_model_path(key.tiny_vae, kind="vae")
+        check_tiny_vae(key.tiny_vae, vae_folder, key.model, folder)
         components["vae"] = AutoencoderTiny.from_pretrained(
             vae_folder, dtype=dtype, local_files_only=True
         )
@@ -191,18 +259,52 @@ def _use_sdpa(pipe: Any) -> None:
             module.set_attn_processor(AttnProcessor2_0())
 
 
+def denoiser(pipe: Any) -> Any:
+    """The pipeline's denoising network: a UNet (SD, SDXL) or a transformer (FLUX, SD3)."""
+    unet = getattr(pipe, "unet", None)
+    return unet if unet is not None else pipe.transformer
+
+
+def native_resolution(pipe: Any) -> int:
+    """The square side the model was trained to render (SD-Turbo 512, SDXL and FLUX 1024)."""
+    unet = getattr(pipe, "unet", None)
+    latent_side = unet.config.sample_size if unet is not None else pipe.default_sample_size
+    return int(latent_side) * int(pipe.vae_scale_factor)
+
+
 def generation_resolution(pipe: Any, size: int, resolution: int | None) -> int:
     """The square side to diffuse at: the model's native size (or `resolution`), at most `size`."""
     multiple = latent_multiple(pipe)
-    native = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
-    wanted = min(size, resolution or native)
+    wanted = min(size, resolution or native_resolution(pipe))
     return max(multiple, wanted // multiple * multiple)
 
 
 def latent_multiple(pipe: Any) -> int:
-    """Pixel sides must be a multiple of this so every UNet level sees whole latents."""
-    levels = len(pipe.unet.config.block_out_channels) - 1
+    """Pixel sides must be a multiple of this so the denoiser sees whole latents (or patches)."""
+    unet = getattr(pipe, "unet", None)
+    if unet is None:
+        # Transformers take latents in patches (FLUX packs 2x2): two patches' worth is safe.
+        patch = int(getattr(pipe.transformer.config, "patch_size", 1) or 1)
+        return int(pipe.vae_scale_factor) * 2 * patch
+    levels = len(unet.config.block_out_channels) - 1
     return int(pipe.vae_scale_factor) * 2**levels
+
+
+def call_options(pipe: Any, size: tuple[int, int]) -> dict[str, Any]:
+    """The keyword arguments this pipeline takes beyond the common ones: size, text length.
+
+    SD's img2img takes its size from the image; FLUX's must be told (`size` is width, height).
+    """
+    import inspect
+
+    accepted = inspect.signature(pipe.__call__).parameters
+    extra: dict[str, Any] = {}
+    if "height" in accepted:
+        extra.update(width=size[0], height=size[1])
+    if "max_sequence_length" in accepted:
+        # FLUX.1-schnell was distilled with 256 T5 tokens; a haiku's prompt needs far fewer.
+        extra["max_sequence_length"] = 256
+    return extra
 
 
 def render_usable(
@@ -258,7 +360,7 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
         return load_text2image(self.options)
 
     def prompt_for(self, poem: Poem) -> str:
-        """The text-to-image prompt: the poem's scene, then the art-style words."""
+        """The prompt: the ink painter's scene record (season included), then the art direction."""
         from generators.image.scene import scene_from_poem
 
         scene_prompt = scene_from_poem(poem).prompt
@@ -284,6 +386,7 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
             what="the diffusion painter",
         )
         image = image.convert("RGB")
+        rendered = image.width
         if image.size != (size, size):
             image = image.resize((size, size), PILImage.Resampling.LANCZOS)
         return Painting(
@@ -292,6 +395,8 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
             engine=self.name,
             model=self.model,
             description=scene_from_poem(poem).describe(),
+            # Recorded, so that an enlarged render is never passed off as a native one.
+            rendered_size=rendered if rendered != size else None,
         )
 
     def _render(self, pipe: Any, prompt: str, side: int, seed: int) -> Image:
@@ -304,10 +409,9 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
                 prompt=prompt,
                 num_inference_steps=self.options.steps,
                 guidance_scale=self.options.guidance,
-                height=side,
-                width=side,
                 generator=cpu_generator(seed),
                 output_type="pil",
+                **call_options(pipe, (side, side)),
             )
         flagged = getattr(result, "nsfw_content_detected", None)
         if flagged and flagged[0]:

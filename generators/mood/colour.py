@@ -208,6 +208,23 @@ def transfer_colour(
     return rgb.filter(_transfer_lut(lab_statistics_of_image(rgb), mean, std, strength))
 
 
+def keep_lightness(detail: Image.Image, colour: Image.Image) -> Image.Image:
+    """`colour`'s hue and chroma on `detail`'s lightness (LAB L): a repaint recolours, never blurs.
+
+    `colour` is resized to `detail`'s size first; the result is RGB at `detail`'s size.
+    """
+    _check_image(detail)
+    _check_image(colour)
+    base = np.asarray(detail.convert("RGB"), dtype=np.float32) / 255.0
+    tint = colour.convert("RGB")
+    if tint.size != detail.size:
+        tint = tint.resize(detail.size, Image.Resampling.LANCZOS)
+    lab = _rgb_to_lab(np.asarray(tint, dtype=np.float32) / 255.0)
+    lab[..., 0] = _rgb_to_lab(base)[..., 0]
+    rgb = _lab_to_rgb(lab)
+    return Image.fromarray(np.round(rgb * 255.0).astype(np.uint8), "RGB")
+
+
 def _style_statistics(style_image: Path) -> LabStatistics:
     try:
         with Image.open(style_image) as opened:

@@ -1,4 +1,4 @@
-"""The `diffusion` stylist: img2img repaint in the mood's words, then colour transfer."""
+"""The `diffusion` stylist: an img2img repaint lends its colour to the painting, then transfer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from generators.image.diffusion import (
     DiffusionOptions,
+    call_options,
     generation_resolution,
     latent_multiple,
     load_image2image,
@@ -57,7 +58,7 @@ class DiffusionStylist(ModelEngine[DiffusionStylistOptions]):
         from PIL import Image as PILImage
 
         from generators.image.quality import ensure_usable
-        from generators.mood.colour import transfer_to_mood
+        from generators.mood.colour import keep_lightness, transfer_to_mood
         from generators.mood.moods import pick_style_image
 
         if not isinstance(image, PILImage.Image):
@@ -66,7 +67,8 @@ class DiffusionStylist(ModelEngine[DiffusionStylistOptions]):
         prompt = f"{mood.prompt}, painting"
         repainted = image.convert("RGB")
         if self.options.strength > 0:
-            repainted = self._repaint(repainted, prompt, seed)
+            # The repaint brings the mood's colour; the painting keeps its values and strokes.
+            repainted = keep_lightness(repainted, self._repaint(repainted, prompt, seed))
         result = transfer_to_mood(
             repainted, mood, style_image=style_image, strength=self.options.transfer_strength
         )
@@ -121,5 +123,6 @@ class DiffusionStylist(ModelEngine[DiffusionStylistOptions]):
                 guidance_scale=self.options.guidance,
                 generator=cpu_generator(seed),
                 output_type="pil",
+                **call_options(pipe, target),
             )
         return result.images[0]

@@ -16,6 +16,8 @@ class Poem:
     # Concrete images the poem names ("moon", "river", "snow"...), in the order they appear.
     imagery: tuple[str, ...] = field(default_factory=tuple)
     season: str | None = None
+    # Why the asked-for writer gave way to the grammar writer, when it did (else None).
+    fallback: str | None = None
 
     @property
     def text(self) -> str:

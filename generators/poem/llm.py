@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import re
@@ -23,8 +24,12 @@ from generators.poem.base import Poem
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ATTEMPTS = 6
-DEFAULT_MAX_NEW_TOKENS = 48
-DEFAULT_TEMPERATURE = 0.8
+# Room for a short preamble or title before the poem; a reasoning block is cut off anyway.
+DEFAULT_MAX_NEW_TOKENS = 64
+# SmolLM2-Instruct's model card samples at temperature 0.2, top-p 0.9: short verse wanders
+# off the syllable count at higher temperatures, and each retry gets a new prompt anyway.
+DEFAULT_TEMPERATURE = 0.2
+DEFAULT_TOP_P = 0.9
 
 SYSTEM_PROMPT = (
     "You are Kavi, a haiku poet. You answer with one haiku only: three lines of 5, 7 and 5 "
@@ -56,10 +61,22 @@ _COUNT_NOTE = re.compile(r"\s*[(\[]\s*\d+(\s*syllables?)?\s*[)\]]\s*$", re.IGNOR
 _QUOTES = "\"'`*_\u201c\u201d\u2018\u2019"
 
 
-def clean_poem_text(text: str) -> list[str]:
-    """The poem lines in a model's reply, chatter, bullets, quotes and counts stripped."""
+# A reasoning model's thoughts: a closed block, or one the token budget cut off.
+_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
+
+
+def strip_reasoning(text: str) -> str:
+    """The reply without `<think>` blocks (also one left open, or opened in the prompt)."""
+    if "</think>" in text.lower() and "<think>" not in text.lower():
+        # The chat template opened the block in the prompt: the answer follows its end.
+        text = re.split(r"</think>", text, flags=re.IGNORECASE)[-1]
+    return _THINK.sub("", text)
+
+
+def candidate_lines(text: str) -> list[str]:
+    """Every line of a reply that may belong to the poem: reasoning, chatter, bullets stripped."""
     lines: list[str] = []
-    for raw in text.replace("\r", "\n").split("\n"):
+    for raw in strip_reasoning(text).replace("\r", "\n").split("\n"):
         line = raw.strip()
         if not line:
             # A blank line after three poem lines ends the poem (models add notes below).
@@ -74,7 +91,37 @@ def clean_poem_text(text: str) -> list[str]:
             lines.append(re.sub(r"\s+", " ", line))
     if len(lines) == 1 and " / " in lines[0]:
         lines = [part.strip() for part in lines[0].split(" / ") if part.strip()]
-    return lines[:3]
+    return lines
+
+
+def clean_poem_text(text: str) -> list[str]:
+    """The first three poem lines of a reply, chatter, bullets, quotes and counts stripped."""
+    return candidate_lines(text)[:3]
+
+
+def pick_haiku(lines: list[str]) -> tuple[list[str], list[str]]:
+    """The three consecutive lines that make a 5-7-5 haiku (a title or preamble skipped).
+
+    With none, the three closest to 5-7-5 and what is wrong with them (for the retry prompt).
+    """
+    from generators.poem.syllables import HAIKU_PATTERN, count_line, haiku_problems
+
+    if len(lines) < 3:
+        return lines, [f"a haiku has 3 lines, got {len(lines)}"]
+    best: tuple[int, list[str], list[str]] | None = None
+    for start in range(len(lines) - 2):
+        window = lines[start : start + 3]
+        problems = haiku_problems(window)
+        if not problems:
+            return window, []
+        distance = sum(
+            abs(count_line(line) - needed)
+            for line, needed in zip(window, HAIKU_PATTERN, strict=True)
+        )
+        if best is None or distance < best[0]:
+            best = (distance, window, problems)
+    assert best is not None
+    return best[1], best[2]
 
 
 @dataclass(frozen=True)
@@ -138,6 +185,7 @@ class LLMPoemWriterOptions(ModelOptions):
     fallback: bool = False
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     temperature: float = DEFAULT_TEMPERATURE
+    top_p: float = DEFAULT_TOP_P
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -147,6 +195,8 @@ class LLMPoemWriterOptions(ModelOptions):
             raise OptionError("max_new_tokens", f"must be at least 8, got {self.max_new_tokens}")
         if not 0.0 < self.temperature <= 5.0:
             raise OptionError("temperature", f"must be in (0, 5], got {self.temperature}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise OptionError("top_p", f"must be in (0, 1], got {self.top_p}")
 
 
 class LLMPoemWriter(ModelEngine[LLMPoemWriterOptions]):
@@ -163,24 +213,20 @@ class LLMPoemWriter(ModelEngine[LLMPoemWriterOptions]):
 
     def write(self, *, seed: int) -> Poem:
         """Write a validated haiku; else GenerationError (or the grammar writer, if allowed)."""
-        from generators.poem.syllables import haiku_problems
         from generators.torch_runtime import seed_everything
 
         loaded = self.load()
-        prompt = build_prompt(loaded.tokenizer, seed=seed)
+        retry: Retry | None = None
         last_problem = "no attempt made"
         for attempt in range(self.options.max_attempts):
             seed_everything(seed * 1009 + attempt)
-            reply = self._generate(loaded, prompt)
-            lines = clean_poem_text(reply)
-            problems = (
-                haiku_problems(lines)
-                if len(lines) == 3
-                else [f"expected 3 lines, got {len(lines)}"]
-            )
+            reply = self._generate(loaded, build_prompt(loaded.tokenizer, seed=seed, retry=retry))
+            lines, problems = pick_haiku(candidate_lines(reply))
             if not problems:
                 return self._poem(tuple(lines))  # type: ignore[arg-type]
             last_problem = "; ".join(problems)
+            # The next attempt sees this one and is told what was wrong with it.
+            retry = Retry(previous="\n".join(lines) or reply.strip(), problems=tuple(problems))
             log.info(
                 "llm attempt %d/%d rejected: %s",
                 attempt + 1,
@@ -195,7 +241,7 @@ class LLMPoemWriter(ModelEngine[LLMPoemWriterOptions]):
             from generators.poem.grammar import GrammarPoemWriter
 
             log.warning("%s; falling back to the grammar writer", message)
-            return GrammarPoemWriter().write(seed=seed)
+            return dataclasses.replace(GrammarPoemWriter().write(seed=seed), fallback=message)
         raise GenerationError(message)
 
     def _generate(self, loaded: LoadedLM, prompt: dict[str, Any]) -> str:
@@ -211,7 +257,7 @@ class LLMPoemWriter(ModelEngine[LLMPoemWriterOptions]):
                 **inputs,
                 do_sample=True,
                 temperature=self.options.temperature,
-                top_p=0.95,
+                top_p=self.options.top_p,
                 max_new_tokens=self.options.max_new_tokens,
                 pad_token_id=pad_id,
             )
@@ -232,7 +278,22 @@ class LLMPoemWriter(ModelEngine[LLMPoemWriterOptions]):
         )
 
 
-def build_prompt(tokenizer: Any, *, seed: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Retry:
+    """A rejected attempt and what was wrong with it, shown to the model on the next try."""
+
+    previous: str
+    problems: tuple[str, ...]
+
+    def feedback(self) -> str:
+        """What to tell the model: which line had how many syllables, and to try again."""
+        return (
+            f"That is not a 5-7-5 haiku: {'; '.join(self.problems)}. Write it again: exactly "
+            "three lines of 5, 7 and 5 syllables, nothing else."
+        )
+
+
+def build_prompt(tokenizer: Any, *, seed: int, retry: Retry | None = None) -> dict[str, Any]:
     """Token ids asking for one haiku: through the chat template if the tokenizer has one."""
     from jinja2 import TemplateError
 
@@ -240,11 +301,17 @@ def build_prompt(tokenizer: Any, *, seed: int) -> dict[str, Any]:
     request = f"Write one haiku about {subject}."
     example_request = "Write one haiku about an old pond."
     if getattr(tokenizer, "chat_template", None):
+        tail = [{"role": "user", "content": request}]
+        if retry is not None:
+            tail += [
+                {"role": "assistant", "content": retry.previous},
+                {"role": "user", "content": retry.feedback()},
+            ]
         messages = [
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": example_request},
             {"role": "assistant", "content": _EXAMPLE},
-            {"role": "user", "content": request},
+            *tail,
         ]
         try:
             encoded = tokenizer.apply_chat_template(
@@ -255,12 +322,15 @@ def build_prompt(tokenizer: Any, *, seed: int) -> dict[str, Any]:
             messages = [
                 {"role": "user", "content": f"{SYSTEM_PROMPT}\n\n{example_request}"},
                 {"role": "assistant", "content": _EXAMPLE},
-                {"role": "user", "content": request},
+                *tail,
             ]
             encoded = tokenizer.apply_chat_template(
                 messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
             )
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
-    text = f"{SYSTEM_PROMPT}\n\nHaiku about an old pond:\n{_EXAMPLE}\n\nHaiku about {subject}:\n"
+    text = f"{SYSTEM_PROMPT}\n\nHaiku about an old pond:\n{_EXAMPLE}\n\n"
+    if retry is not None:
+        text += f"Haiku about {subject}:\n{retry.previous}\n\n({retry.feedback()})\n\n"
+    text += f"Haiku about {subject}:\n"
     encoded = tokenizer(text, return_tensors="pt")
     return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}

@@ -105,3 +105,76 @@ def test_the_mood_is_drawn_from_the_poem_and_recorded(tmp_path: Path) -> None:
 def test_negative_seed_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="`seed` must be a non-negative integer"):
         Chain(load_settings(data_dir=tmp_path)).run(seed=-1)
+
+
+def test_offline_artworks_record_no_device(tmp_path: Path) -> None:
+    artwork = Chain(load_settings(data_dir=tmp_path, image_size=256)).run(seed=2).artwork
+    assert (artwork.device, artwork.precision, artwork.poem_fallback) == (None, None, False)
+    assert "image_render" not in artwork.engine_notes
+
+
+def test_a_missing_gpu_is_an_error_only_when_one_was_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("bot.chain._REPORTED", set())
+    with caplog.at_level(logging.INFO):
+        Chain(load_settings(data_dir=tmp_path))
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        Chain(load_settings(data_dir=tmp_path, expect_gpu=True))
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].startswith("no GPU: EXPECT_GPU asks for a GPU")
+    # Said once per process, though `serve` checks before the warm-up builds the chain.
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        Chain(load_settings(data_dir=tmp_path, expect_gpu=True))
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_compile_without_a_compiler_is_refused_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.chain.missing_neural_packages", lambda: [])
+    monkeypatch.setattr(
+        "generators.torch_runtime.compile_problem", lambda: "TORCH_COMPILE=true needs gcc"
+    )
+    settings = load_settings(data_dir=tmp_path, image_engine="diffusion", torch_compile=True)
+    with pytest.raises(ConfigError, match="TORCH_COMPILE=true needs gcc"):
+        Chain(settings)
+    # Without a neural painter there is nothing to compile.
+    Chain(load_settings(data_dir=tmp_path, torch_compile=True))
+
+
+def test_serve_refuses_compile_without_a_compiler_before_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setattr("bot.chain.missing_neural_packages", lambda: [])
+    monkeypatch.setattr(
+        "generators.torch_runtime.compile_problem", lambda: "TORCH_COMPILE=true needs gcc"
+    )
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IMAGE_ENGINE", "diffusion")
+    monkeypatch.setenv("TORCH_COMPILE", "true")
+    assert main(["serve"]) == 2
+    assert "TORCH_COMPILE=true needs gcc" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "heartbeat.json").exists()
+
+
+def test_status_says_when_an_expected_gpu_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert main(["status"]) == 0
+    assert "GPU:" not in capsys.readouterr().out
+    monkeypatch.setenv("EXPECT_GPU", "true")
+    assert main(["status"]) == 0
+    assert "GPU:       MISSING \u2014 EXPECT_GPU asks for a GPU" in capsys.readouterr().out

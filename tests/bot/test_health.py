@@ -195,3 +195,15 @@ def test_a_pending_post_with_no_run_sending_it_is_stranded(
     # ...until that run is over without having sent it.
     finish_run(db, run_id, status=RunStatus.ABANDONED)
     assert not health_check(settings, db=db, now=NOW)[0]
+
+
+def test_a_gpu_image_without_a_gpu_is_unhealthy(
+    settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    write_heartbeat(settings.data_dir, beat())
+    assert health_check(settings, db=db, now=NOW)[0]
+    gpu_image = load_settings(data_dir=settings.data_dir, expect_gpu=True)
+    healthy, message = health_check(gpu_image, db=db, now=NOW)
+    assert not healthy and message.startswith("no GPU: EXPECT_GPU asks for a GPU")

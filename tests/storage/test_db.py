@@ -88,3 +88,35 @@ def test_checking_a_new_database_does_not_create_an_empty_file(tmp_path: Path) -
     assert not at_head(engine)
     assert not path.exists()  # Alembic creates it, tables and all, right after
     engine.dispose()
+
+
+def test_artworks_made_before_0004_read_back_with_no_runtime_and_no_fallback(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+
+    from storage.repository import get_artwork
+    from tests.storage.samples import make_artwork
+
+    url = f"sqlite:///{tmp_path / 'kavi.db'}"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        old = make_artwork()
+        connection.execute(
+            text(
+                "INSERT INTO artworks (created_at, seed, poem, poem_engine, prompt, description,"
+                " image_engine, mood, style_engine, caption, alt_text, image_path, image_sha256,"
+                " width, height, timings, engine_notes) VALUES ('2026-11-01 09:00:00', 1, :poem,"
+                " 'grammar', 'p', '', 'procedural', 'love', 'classic', 'c', 'a', 'x.png',"
+                " :sha, 8, 8, '{}', '{}')"
+            ),
+            {"poem": old.poem, "sha": "0" * 64},
+        )
+    engine.dispose()
+    db = Database.open(url)
+    artwork = get_artwork(db, 1)
+    assert (artwork.device, artwork.precision, artwork.poem_fallback) == (None, None, False)
+    db.close()

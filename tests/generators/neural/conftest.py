@@ -12,6 +12,7 @@ pytest.importorskip("transformers")
 pytest.importorskip("diffusers")
 
 from tests.generators.neural.tiny_models import (  # noqa: E402
+    build_tiny_flux,
     build_tiny_lm,
     build_tiny_sd,
     build_tiny_taesd,
@@ -34,6 +35,12 @@ def tiny_plain_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny Stable Diffusion pipeline folder (64 px native)."""
     return build_tiny_sd(tmp_path_factory.mktemp("models") / "sd")
+
+
+@pytest.fixture(scope="session")
+def tiny_flux(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny FLUX pipeline folder (a transformer denoiser, 256 px native)."""
+    return build_tiny_flux(tmp_path_factory.mktemp("models") / "flux")
 
 
 @pytest.fixture(scope="session")

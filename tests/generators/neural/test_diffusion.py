@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from core.errors import ConfigError  # noqa: E402
 from generators.errors import GenerationError  # noqa: E402
 from generators.image.diffusion import (  # noqa: E402
     DiffusionOptions,
@@ -152,3 +153,69 @@ def test_options_and_arguments_are_validated(tiny_sd: Path) -> None:
 def test_missing_weights_fail_without_downloading() -> None:
     with pytest.raises(GenerationError, match="models pull"):
         _painter(Path("kavi-test/not-pulled")).paint(POEM, size=64, seed=1)
+
+
+def test_prompt_is_the_ink_painters_scene_with_its_art_direction(tiny_sd: Path) -> None:
+    from generators.image.scene import scene_from_poem
+
+    winter = Poem(
+        lines=("snow on the temple", "a crow on a bare branch waits", "the winter moon rise"),
+        engine="grammar",
+        season="winter",
+    )
+    prompt = _painter(tiny_sd).prompt_for(winter)
+    assert prompt.startswith(scene_from_poem(winter).prompt)
+    assert "winter" in prompt
+    assert prompt.endswith("ink wash painting on washi paper, sumi-e, haiga")
+
+
+def test_a_render_smaller_than_the_post_is_recorded(tiny_sd: Path) -> None:
+    # The tiny model renders 64 px natively.
+    enlarged = _painter(tiny_sd).paint(POEM, size=128, seed=1)
+    assert enlarged.image.size == (128, 128) and enlarged.rendered_size == 64
+    native = _painter(tiny_sd, resolution=128).paint(POEM, size=128, seed=1)
+    assert native.image.size == (128, 128) and native.rendered_size is None
+
+
+def test_a_tiny_vae_of_another_family_is_refused(
+    tiny_sd: Path, tiny_taesd: Path, tmp_path: Path
+) -> None:
+    put_in_hub_cache(tiny_taesd, "madebyollin/taesdxl", tmp_path / "hf-home")
+    with pytest.raises(
+        ConfigError,
+        match="decodes sdxl latents but .* is in the sd family.*TINY_VAE=madebyollin/taesd,",
+    ):
+        _painter(tiny_sd, tiny_vae="madebyollin/taesdxl").pipeline()
+
+
+def test_a_tiny_vae_with_other_latent_channels_is_refused(
+    tiny_sd: Path, tiny_taesd: Path, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    wide = tmp_path / "taesd-16ch"
+    shutil.copytree(tiny_taesd, wide)
+    config = json.loads((wide / "config.json").read_text())
+    config["latent_channels"] = 16
+    (wide / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="16 latent channels .* has 4"):
+        _painter(tiny_sd, tiny_vae=str(wide)).pipeline()
+
+
+def test_auto_tiny_vae_follows_the_models_family(tiny_sd: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from generators.image.diffusion import pipeline_family, resolve_tiny_vae
+
+    assert pipeline_family(tiny_sd) == "sd"
+    xl = tmp_path / "xl"
+    shutil.copytree(tiny_sd, xl)
+    index = json.loads((xl / "model_index.json").read_text())
+    index["_class_name"] = "StableDiffusionXLPipeline"
+    (xl / "model_index.json").write_text(json.dumps(index))
+    assert pipeline_family(xl) == "sdxl"
+    # Not on disk: the full VAE, whichever the family.
+    assert resolve_tiny_vae("auto", "cpu", "sdxl") is None
+    assert resolve_tiny_vae("auto", "cpu", None) is None

@@ -10,7 +10,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from generators.errors import GenerationError  # noqa: E402
-from generators.poem.llm import LLMPoemWriter, LLMPoemWriterOptions, clean_poem_text  # noqa: E402
+from generators.poem.llm import (  # noqa: E402
+    LLMPoemWriter,
+    LLMPoemWriterOptions,
+    candidate_lines,
+    clean_poem_text,
+    pick_haiku,
+)
 
 pytestmark = pytest.mark.neural
 
@@ -98,6 +104,7 @@ def test_falls_back_to_the_grammar_writer_when_allowed(
     _script(writer, ["not a poem", "still not"], monkeypatch)
     poem = writer.write(seed=3)
     assert poem.engine == "grammar"
+    assert poem.fallback is not None and "no valid 5-7-5 haiku in 2 attempts" in poem.fallback
 
 
 def test_sampling_is_seeded(tiny_plain_lm: Path) -> None:
@@ -142,3 +149,53 @@ def test_missing_weights_fail_without_downloading() -> None:
 )
 def test_clean_poem_text(reply: str, lines: list[str]) -> None:
     assert clean_poem_text(reply) == lines
+
+
+@pytest.mark.parametrize(
+    ("reply", "lines"),
+    [
+        # A reasoning model thinks first; its thoughts may count like a poem.
+        ("<think>five: the old moon rises\nseven...</think>\n" + "\n".join(VALID), list(VALID)),
+        # The template opened the block in the prompt: only its end is in the reply.
+        ("the old moon rises, I think\n</think>\n\n" + "\n".join(VALID), list(VALID)),
+        # A title (and a blank line) before the poem.
+        ("**Heron at Dawn**\n\n" + "\n".join(VALID), list(VALID)),
+        ("Moonrise\n" + "\n".join(VALID), list(VALID)),
+        ("1. " + VALID[0] + "\n2. " + VALID[1] + "\n3. " + VALID[2], list(VALID)),
+    ],
+)
+def test_the_poem_is_found_in_the_reply(reply: str, lines: list[str]) -> None:
+    assert pick_haiku(candidate_lines(reply)) == (lines, [])
+
+
+def test_an_unclosed_think_block_leaves_nothing() -> None:
+    lines, problems = pick_haiku(candidate_lines("<think>\n" + "\n".join(VALID)))
+    assert lines == [] and problems == ["a haiku has 3 lines, got 0"]
+
+
+def test_the_closest_lines_and_their_counts_are_reported() -> None:
+    lines, problems = pick_haiku(["moonrise", VALID[0], VALID[1], "cold wind on reeds"])
+    assert lines == [VALID[0], VALID[1], "cold wind on reeds"]
+    assert problems == ["line 3 has 4 syllables, needs 5"]
+
+
+def test_a_retry_tells_the_model_what_was_wrong(
+    tiny_chat_lm: Path, tiny_plain_lm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    short = f"{VALID[0]}\n{VALID[1]}\ncold wind on reeds"
+    for folder in (tiny_chat_lm, tiny_plain_lm):
+        writer = _writer(folder, max_attempts=2)
+        fake = _script(writer, [short, "\n".join(VALID)], monkeypatch)
+        assert writer.write(seed=4).lines == VALID
+        assert "line 3 has 4 syllables, needs 5" not in fake.prompts[0]
+        assert "line 3 has 4 syllables, needs 5" in fake.prompts[1]
+        assert "cold wind on reeds" in fake.prompts[1]
+
+
+def test_sampling_follows_the_model_card(
+    tiny_chat_lm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = _writer(tiny_chat_lm)
+    fake = _script(writer, ["\n".join(VALID)], monkeypatch)
+    writer.write(seed=2)
+    assert (fake.kwargs[0]["temperature"], fake.kwargs[0]["top_p"]) == (0.2, 0.9)

@@ -99,3 +99,83 @@ def test_models_module_does_not_import_torch() -> None:
         cwd=Path(__file__).resolve().parents[3],
     )
     assert json.loads(out.stdout) == []
+
+
+def test_a_cache_of_fp16_variants_only_is_not_on_disk(tiny_sd: Path, tmp_path: Path) -> None:
+    snapshot = put_in_hub_cache(tiny_sd, "kavi-test/fp16-sd", tmp_path / "hf-home")
+    for weights in (snapshot / "unet").glob("*.safetensors"):
+        weights.rename(weights.with_name(f"{weights.stem}.fp16.safetensors"))
+    available, reason = weights_on_disk("kavi-test/fp16-sd", kind="diffusion")
+    assert not available
+    assert "unet/ weights (full precision)" in reason and "models pull" in reason
+    # So `auto` paints with the offline engine instead of failing to load.
+    spec = get_engine_spec("image", "diffusion")
+    assert spec.weights_available is not None
+    assert not spec.weights_available("kavi-test/fp16-sd")[0]
+
+
+def test_auto_models_are_sized_to_the_gpu() -> None:
+    from generators.models import (
+        DEFAULT_IMAGE_MODEL,
+        DEFAULT_POEM_MODEL,
+        GPU_IMAGE_MODEL,
+        GPU_POEM_MODEL,
+        auto_models,
+    )
+
+    assert [m for m, _ in auto_models("llm", None)] == [DEFAULT_POEM_MODEL]
+    assert [m for m, _ in auto_models("llm", 4.0)] == [DEFAULT_POEM_MODEL]
+    assert "under 6" in auto_models("llm", 4.0)[0][1]
+    assert [m for m, _ in auto_models("llm", 80.0)] == [GPU_POEM_MODEL, DEFAULT_POEM_MODEL]
+    # FLUX.1-schnell stays resident only on a large GPU; a 24 GiB card keeps SD-Turbo.
+    assert [m for m, _ in auto_models("diffusion", 24.0)] == [DEFAULT_IMAGE_MODEL]
+    assert [m for m, _ in auto_models("diffusion", 80.0)] == [GPU_IMAGE_MODEL, DEFAULT_IMAGE_MODEL]
+
+
+def test_gpu_memory_is_read_from_the_device_auto_resolves_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    from generators.torch_runtime import gpu_memory_gib
+
+    class Properties:
+        total_memory = 24 * 2**30
+
+    asked: list[int] = []
+
+    def properties(index: int) -> Properties:
+        asked.append(index)
+        return Properties()
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert gpu_memory_gib("auto") is None and gpu_memory_gib("cuda") is None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", properties)
+    assert gpu_memory_gib("auto") == 24.0 and gpu_memory_gib("cuda:1") == 24.0
+    assert asked == [0, 1]
+    assert gpu_memory_gib("cpu") is None
+
+
+def test_poem_model_auto_picks_by_host_and_what_is_pulled(
+    tiny_chat_lm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.chain import Chain, resolve_engine
+    from bot.settings import load_settings
+    from generators.models import DEFAULT_POEM_MODEL, GPU_POEM_MODEL
+
+    monkeypatch.setattr("generators.torch_runtime.gpu_memory_gib", lambda device: 24.0)
+    settings = load_settings(data_dir=tmp_path / "data", poem_model="auto")
+    nothing = resolve_engine("poem", settings)
+    assert nothing.name == "grammar" and f"{GPU_POEM_MODEL} is not in" in nothing.reason
+    put_in_hub_cache(tiny_chat_lm, DEFAULT_POEM_MODEL, tmp_path / "hf-home")
+    small = resolve_engine("poem", settings)
+    assert (small.name, small.model) == ("llm", DEFAULT_POEM_MODEL)
+    assert f"{GPU_POEM_MODEL} is not pulled" in small.reason
+    put_in_hub_cache(tiny_chat_lm, GPU_POEM_MODEL, tmp_path / "hf-home")
+    large = resolve_engine("poem", settings)
+    assert large.model == GPU_POEM_MODEL
+    assert large.reason.endswith("(llm model picked for a GPU of 24 GiB)")
+    assert Chain(settings).options["poem"].model == GPU_POEM_MODEL
+    monkeypatch.setattr("generators.torch_runtime.gpu_memory_gib", lambda device: None)
+    assert resolve_engine("poem", settings).model == DEFAULT_POEM_MODEL

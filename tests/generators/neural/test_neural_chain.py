@@ -73,6 +73,36 @@ def test_named_neural_engines_make_a_stored_artwork_and_preview(
     assert artwork.width == artwork.height == 256
     assert artwork.image_path is not None and (data_dir / artwork.image_path).is_file()
     assert next((data_dir / "previews").rglob("index.html")).is_file()
+    assert (artwork.device, artwork.precision, artwork.poem_fallback) == ("cpu", "float32", False)
+    # The tiny model renders 64 px natively: the enlargement is on the record.
+    assert artwork.engine_notes["image_render"] == "rendered at 64 px, resized to 256 px (Lanczos)"
+
+
+def test_a_poem_from_the_fallback_is_recorded_and_counted(
+    data_dir: Path,
+    tiny_chat_lm: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("POEM_ENGINE", "llm")
+    monkeypatch.setenv("POEM_MODEL", str(tiny_chat_lm))
+    monkeypatch.setenv("POEM_FALLBACK", "true")
+    _script(
+        LLMPoemWriter(LLMPoemWriterOptions(str(tiny_chat_lm), device="cpu", dtype="float32")),
+        ["not a haiku"] * 6,
+        monkeypatch,
+    )
+    assert main(["--post-now", "--dry-run", "--seed", "5"]) == 0
+    artwork = stored_artwork(data_dir)
+    assert (artwork.poem_engine, artwork.poem_fallback) == ("grammar", True)
+    assert "no valid 5-7-5 haiku in 6 attempts" in artwork.engine_notes["poem_fallback"]
+    assert (artwork.device, artwork.precision) == ("cpu", "float32")
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    assert "1 of 1 in the last 7 days came from the grammar fallback" in capsys.readouterr().out
+    assert main(["show", "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "poem fallback:" in shown and "runtime:" in shown and "cpu float32" in shown
 
 
 def test_auto_picks_neural_engines_when_weights_are_cached(
@@ -106,3 +136,51 @@ def test_without_weights_auto_falls_back_and_says_why(
         in listing
     )
     assert "python -m bot models pull" in listing
+
+
+def test_models_pull_fetches_the_tiny_vae_of_the_image_models_family(
+    data_dir: Path,
+    tiny_chat_lm: Path,
+    tiny_sd: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+    import shutil
+
+    pulled: list[list[str]] = []
+
+    def fake_pull(models: list[str]) -> list[Path]:
+        pulled.append(list(models))
+        return [Path(m) if Path(m).is_dir() else tmp_path / "hub" / m for m in models]
+
+    monkeypatch.setattr("generators.models.pull_models", fake_pull)
+    monkeypatch.setenv("POEM_MODEL", str(tiny_chat_lm))
+    monkeypatch.setenv("IMAGE_MODEL", str(tiny_sd))
+    assert main(["models", "pull"]) == 0
+    assert pulled == [[str(tiny_chat_lm), str(tiny_sd)], ["madebyollin/taesd"]]
+
+    xl = tmp_path / "xl"
+    shutil.copytree(tiny_sd, xl)
+    index = json.loads((xl / "model_index.json").read_text())
+    index["_class_name"] = "StableDiffusionXLPipeline"
+    (xl / "model_index.json").write_text(json.dumps(index))
+    monkeypatch.setenv("IMAGE_MODEL", str(xl))
+    pulled.clear()
+    assert main(["models", "pull"]) == 0
+    assert pulled[-1] == ["madebyollin/taesdxl"]
+
+    # POEM_MODEL=auto: what auto would pick on this host (here a fake 24 GiB GPU).
+    monkeypatch.setattr("generators.torch_runtime.gpu_memory_gib", lambda device: 24.0)
+    monkeypatch.setenv("POEM_MODEL", "auto")
+    pulled.clear()
+    assert main(["models", "pull"]) == 0
+    assert pulled[0][0] == "HuggingFaceTB/SmolLM2-1.7B-Instruct"
+    monkeypatch.setenv("IMAGE_MODEL", "auto")
+    pulled.clear()
+    assert main(["models", "pull"]) == 0
+    assert pulled[0][1] == "stabilityai/sd-turbo"  # 24 GiB cannot keep FLUX resident
+    monkeypatch.setattr("generators.torch_runtime.gpu_memory_gib", lambda device: 80.0)
+    pulled.clear()
+    assert main(["models", "pull"]) == 0
+    assert pulled[0][1] == "black-forest-labs/FLUX.1-schnell"

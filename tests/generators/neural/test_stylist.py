@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,33 @@ def test_strength_is_validated() -> None:
         DiffusionStylistOptions(model="x", strength=1.5)
     with pytest.raises(ValueError, match="transfer_strength"):
         DiffusionStylistOptions("x", transfer_strength=-0.1)
+
+
+def _lightness(image: Image.Image) -> Any:
+    import numpy as np
+    from skimage.color import rgb2lab
+
+    return rgb2lab(np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0)[..., 0].ravel()
+
+
+def test_the_repaint_keeps_the_paintings_values(
+    tiny_sd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    source = _picture((64, 64))
+    stylist = _stylist(tiny_sd, strength=0.6, transfer_strength=0.0)
+    repaints: list[Image.Image] = []
+    repaint = stylist._repaint
+
+    def recorded(image: Image.Image, prompt: str, seed: int) -> Image.Image:
+        repaints.append(repaint(image, prompt, seed))
+        return repaints[-1]
+
+    monkeypatch.setattr(stylist, "_repaint", recorded)
+    result = stylist.stylize(source, get_mood("love"), seed=3)
+    wanted = _lightness(source)
+    # The random model's repaint alone has lost the painting's values; the result has them.
+    assert np.corrcoef(_lightness(repaints[0]), wanted)[0, 1] < 0.9
+    assert np.corrcoef(_lightness(result.image), wanted)[0, 1] > 0.99
+    assert result.image.tobytes() != source.tobytes()
