@@ -46,11 +46,8 @@ class GalleryPage:
     posts: dict[int, list[PostInfo]] = field(default_factory=dict)
 
 
-def _first_id_from(session: Session, when: datetime) -> int | None:
-    """The smallest id made at or after `when` (None if none), by bisection over the ids."""
-    low, high = session.execute(select(func.min(ArtworkRow.id), func.max(ArtworkRow.id))).one()
-    if low is None:
-        return None
+def _first_id_from(session: Session, when: datetime, low: int, high: int) -> int | None:
+    """The smallest id in [low, high] made at or after `when` (None if none), by bisection."""
     found: int | None = None
     while low <= high:
         middle = (low + high) // 2
@@ -73,13 +70,21 @@ def _conditions(session: Session, where: GalleryFilter) -> list[ColumnElement[bo
     conditions: list[ColumnElement[bool]] = []
     if where.mood is not None:
         conditions.append(ArtworkRow.mood == where.mood)
+    if where.since is None and where.until is None:
+        return conditions
+    # Two queries: SQLite answers min() or max() alone from the key, but scans for both at once.
+    low = session.scalar(select(func.min(ArtworkRow.id)))
+    high = session.scalar(select(func.max(ArtworkRow.id)))
+    if low is None or high is None:
+        return None
     if where.since is not None:
-        first = _first_id_from(session, where.since)
+        first = _first_id_from(session, where.since, low, high)
         if first is None:
             return None
         conditions += [ArtworkRow.id >= first, ArtworkRow.created_at >= where.since]
+        low = first
     if where.until is not None:
-        past = _first_id_from(session, where.until)
+        past = _first_id_from(session, where.until, low, high)
         if past is not None:
             conditions.append(ArtworkRow.id < past)
         conditions.append(ArtworkRow.created_at < where.until)

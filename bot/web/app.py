@@ -36,7 +36,7 @@ from bot.web.views import (
     LiveLinks,
     artwork_view,
     gallery_filter,
-    months_between,
+    month_of,
     page_views,
 )
 from generators.mood.moods import MOOD_NAMES
@@ -218,7 +218,8 @@ def _add_public_routes(app: FastAPI, gallery: Gallery) -> None:
                 "older_href": links.home(before=older, **query) if older else None,
                 "newer_href": links.home(after=newer, **query) if newer else None,
                 "moods": MOOD_NAMES,
-                "months": months_between(*span, tz) if span else [],
+                "first_month": month_of(span[0], tz) if span else None,
+                "last_month": month_of(span[1], tz) if span else None,
                 "mood": mood or "",
                 "month": month or "",
                 "filters": True,

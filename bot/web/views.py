@@ -81,16 +81,9 @@ def gallery_filter(mood: str | None, month: str | None, tz: str) -> GalleryFilte
     return GalleryFilter(mood=mood or None)
 
 
-def months_between(first: datetime, last: datetime, tz: str) -> list[str]:
-    """Every `YYYY-MM` from the newest month back to the oldest, in TZ (the month filter)."""
-    zone = ZoneInfo(tz)
-    start, end = first.astimezone(zone), last.astimezone(zone)
-    year, month = end.year, end.month
-    months = []
-    while (year, month) >= (start.year, start.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return months
+def month_of(when: datetime, tz: str) -> str:
+    """`YYYY-MM` of a time in TZ (the month filter's bounds)."""
+    return f"{when.astimezone(ZoneInfo(tz)):%Y-%m}"
 
 
 @dataclass(frozen=True)
