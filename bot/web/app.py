@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -355,10 +355,23 @@ def _is_admin(request: Request, token: str) -> bool:
     return hmac.compare_digest(cookie.encode(), admin_cookie_value(token).encode())
 
 
-def _same_origin(request: Request) -> bool:
-    """A form post from another site is refused (the cookie is SameSite=Strict too)."""
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _same_origin(request: Request, public_base_url: str | None) -> bool:
+    """A form post from another site is refused (the cookie is SameSite=Strict too).
+
+    The gallery's own origin is the request's, or PUBLIC_BASE_URL's behind a reverse proxy.
+    """
     origin = request.headers.get("origin")
-    return origin is None or origin.rstrip("/") == str(request.base_url).rstrip("/")
+    if origin is None:
+        return True
+    ours = {_origin(str(request.base_url))}
+    if public_base_url:
+        ours.add(_origin(public_base_url))
+    return _origin(origin) in ours
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -367,6 +380,8 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _add_admin_routes(app: FastAPI, gallery: Gallery) -> None:
+    public = gallery.settings.public_base_url
+
     def login_page(request: Request, message: str | None = None) -> Response:
         return gallery.templates.TemplateResponse(
             request,
@@ -395,7 +410,8 @@ def _add_admin_routes(app: FastAPI, gallery: Gallery) -> None:
     async def login(request: Request) -> Response:
         token = _admin_token(gallery)
         given = (await _form(request)).get("token", "")
-        if not _same_origin(request) or not hmac.compare_digest(given.encode(), token.encode()):
+        right = hmac.compare_digest(given.encode(), token.encode())
+        if not right or not _same_origin(request, public):
             return login_page(request, "That is not the admin token.")
         response = RedirectResponse("/admin", status_code=303)
         response.set_cookie(
@@ -411,7 +427,7 @@ def _add_admin_routes(app: FastAPI, gallery: Gallery) -> None:
     @app.post("/admin/retry")
     async def retry(request: Request) -> Response:
         token = _admin_token(gallery)
-        if not _is_admin(request, token) or not _same_origin(request):
+        if not _is_admin(request, token) or not _same_origin(request, public):
             return login_page(request)
         form = await _form(request)
         try:

@@ -319,6 +319,9 @@ def _log_in_and_retry_from_another_site(client: TestClient) -> None:
         "/admin/retry", data={"artwork_id": "2"}, headers={"Origin": "https://evil.example"}
     )
     assert foreign.status_code == 401
+    # Behind a reverse proxy the browser's origin is PUBLIC_BASE_URL's, not the request's.
+    proxied = client.post("/admin/retry", data={"artwork_id": "x"}, headers={"Origin": BASE_URL})
+    assert proxied.status_code == 422
 
 
 def test_admin_retry_republishes_a_failed_post(archive: Archive) -> None:
