@@ -160,6 +160,19 @@ def at_head(engine: Engine) -> bool:
     return [row[0] for row in stored] == [head]
 
 
+# What reading the archive may raise (no file yet, tables missing, a driver error): callers
+# above storage/ name it through here, never through SQLAlchemy.
+ArchiveReadError = SQLAlchemyError
+
+
+def archive_ready(engine: Engine) -> bool:
+    """Whether the archive exists and is at the newest revision (never creates or migrates)."""
+    try:
+        return at_head(engine)
+    except SQLAlchemyError:
+        return False
+
+
 def _sqlite_file_missing(engine: Engine) -> bool:
     # Connecting would create an empty file, which other processes would see, tables and all
     # missing, for as long as Alembic takes to load: a new database goes straight to Alembic.

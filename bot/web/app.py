@@ -23,7 +23,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.publishers.base import Publisher
@@ -40,7 +39,7 @@ from bot.web.views import (
     page_views,
 )
 from generators.mood.moods import MOOD_NAMES
-from storage.db import Database, at_head
+from storage.db import ArchiveReadError, Database, archive_ready
 from storage.errors import NotFoundError
 from storage.files import ImageStore
 from storage.gallery import MAX_PAGE_SIZE, archive_span, gallery_page, neighbours
@@ -299,11 +298,7 @@ def _add_public_routes(app: FastAPI, gallery: Gallery) -> None:
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        try:
-            ready = at_head(gallery.db.engine)
-        except SQLAlchemyError:
-            ready = False
-        if not ready:
+        if not archive_ready(gallery.db.engine):
             # The service creates and migrates the archive at its start; the gallery never does.
             return JSONResponse(
                 {"status": "waiting", "detail": "the archive is missing or not migrated yet"},
@@ -510,8 +505,8 @@ def _add_error_pages(app: FastAPI, gallery: Gallery) -> None:
         )
         return error(request, 422, problems)
 
-    @app.exception_handler(SQLAlchemyError)
-    async def archive_error(request: Request, exc: SQLAlchemyError) -> Response:
+    @app.exception_handler(ArchiveReadError)
+    async def archive_error(request: Request, exc: ArchiveReadError) -> Response:
         # The driver's message can name paths; it goes to the log, not to the visitor.
         log.error("the archive could not be read: %s", exc)
         return error(
