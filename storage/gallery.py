@@ -126,7 +126,12 @@ def gallery_page(
             rows = list(session.scalars(query.order_by(ArtworkRow.id.desc()).limit(size + 1)))
             older = len(rows) > size
             rows = rows[:size]
-            newer = bool(rows) and _exists(session, conditions, ArtworkRow.id > rows[0].id)
+            # The first page (no `before`) starts at the newest match: nothing is newer.
+            newer = (
+                before is not None
+                and bool(rows)
+                and _exists(session, conditions, ArtworkRow.id > rows[0].id)
+            )
         artworks = [row_to_artwork(row) for row in rows]
         posts = _posts_of(session, [a.id for a in artworks if a.id]) if with_posts else {}
     return GalleryPage(

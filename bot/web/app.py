@@ -158,6 +158,7 @@ def _page(
     mood: str | None,
     month: str | None,
     size: int,
+    with_posts: bool,
 ) -> tuple[list[ArtworkView], int | None, int | None]:
     if before is not None and after is not None:
         raise HTTPException(422, "give `before` or `after`, not both")
@@ -166,7 +167,7 @@ def _page(
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     page = gallery_page(
-        gallery.db, size=size, before=before, after=after, where=where, with_posts=True
+        gallery.db, size=size, before=before, after=after, where=where, with_posts=with_posts
     )
     return page_views(page, gallery.settings.tz), page.older_before, page.newer_after
 
@@ -204,7 +205,13 @@ def _add_public_routes(app: FastAPI, gallery: Gallery) -> None:
         month: str | None = None,
     ) -> Response:
         views, older, newer = _page(
-            gallery, before=before, after=after, mood=mood, month=month, size=PAGE_SIZE
+            gallery,
+            before=before,
+            after=after,
+            mood=mood,
+            month=month,
+            size=PAGE_SIZE,
+            with_posts=False,  # the grid shows no posts
         )
         span = archive_span(gallery.db)
         query = {"mood": mood, "month": month}
@@ -253,7 +260,13 @@ def _add_public_routes(app: FastAPI, gallery: Gallery) -> None:
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
     ) -> dict[str, Any]:
         views, older, newer = _page(
-            gallery, before=before, after=after, mood=mood, month=month, size=limit
+            gallery,
+            before=before,
+            after=after,
+            mood=mood,
+            month=month,
+            size=limit,
+            with_posts=True,
         )
         base = gallery.base_url(request)
         query = {"mood": mood, "month": month, "limit": limit if limit != PAGE_SIZE else None}
