@@ -508,6 +508,9 @@ def _add_error_pages(app: FastAPI, gallery: Gallery) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/admin") and not gallery.settings.web_admin_token:
+            # Without a token there is no admin at all, not even a route with other methods.
+            return error(request, 404, "Not Found")
         return error(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)

@@ -274,6 +274,8 @@ def test_admin_routes_do_not_exist_without_a_token(archive: Archive) -> None:
         assert client.post("/admin/login", data={"token": ADMIN_TOKEN}).status_code == 404
         retry = client.post("/admin/retry", data={"artwork_id": "1"}, headers=headers)
         assert retry.status_code == 404
+        for url in ("/admin/retry", "/admin/login", "/admin/anything"):
+            assert client.get(url, headers=headers).status_code == 404, url
 
 
 def test_admin_refuses_without_the_token(client: TestClient) -> None:
