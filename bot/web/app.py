@@ -102,7 +102,6 @@ def create_app(
     *,
     db: Database | None = None,
     publishers: Mapping[str, Publisher] | None = None,
-    retrier: Retrier | None = None,
 ) -> FastAPI:
     """Build the gallery; `publishers` (tests) go to the admin's retry like the CLI's Kavi."""
     gallery = Gallery(
@@ -110,7 +109,7 @@ def create_app(
         db=db or Database.open_read_only(settings.resolved_database_url),
         store=ImageStore(settings.data_dir),
         templates=template_environment(),
-        retrier=retrier or _service_retrier(settings, publishers),
+        retrier=_service_retrier(settings, publishers),
     )
     app = FastAPI(title="Kavi", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.gallery = gallery
