@@ -10,13 +10,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.publishers.registry import (
     RegisteredNames,
     enable_hint,
-    publisher_label,
-    publisher_names,
 )
 from core.errors import ConfigError, KaviError
 
@@ -44,6 +43,7 @@ EPILOG = """examples:
   python -m bot show 3                        one artwork and its posts
   python -m bot status                        next run, last run, posts failed or unknown
   python -m bot retry 3 --platform twitter    re-publish artwork 3's failed post to X
+  python -m bot web                           the gallery at http://127.0.0.1:8080
 """
 
 
@@ -109,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "health", help="exit 0 if the service is alive and its last run did not fail (HEALTHCHECK)"
     )
+    web = commands.add_parser(
+        "web", help="serve the gallery on WEB_HOST:WEB_PORT (the archive is only read)"
+    )
+    web_commands = web.add_subparsers(dest="web_command", metavar="ACTION")
+    web_export = web_commands.add_parser(
+        "export", help="write the gallery as a static site (pages, feed, images) to DIR"
+    )
+    web_export.add_argument("dir", type=Path, help="folder to write (created if missing)")
     models = commands.add_parser("models", help="list or fetch the neural models")
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     models_commands.add_parser("list", help="which engine each stage will use, and why")
@@ -237,6 +245,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         # Before the scheduler: a missing GPU is said at once, a refused setting stops the start.
         check_runtime(settings, resolve_engines(settings))
         return serve(settings, dry_run=args.dry_run)
+    if args.command == "web":
+        # Never through Kavi: that would open the archive for writing and migrate it.
+        from bot.web import server
+
+        if args.web_command == "export":
+            return server.export(settings, args.dir)
+        return server.serve(settings)
     if args.command == "health":
         from bot.health import main_health
 
@@ -415,19 +430,19 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
     from zoneinfo import ZoneInfo
 
     from bot.chain import runtime_problem
-    from bot.schedule import parse_cron
+    from bot.status import status_picture
     from storage.models import PostState
-    from storage.repository import count_posts, last_run, poem_sources, recent_posts_in_states
+    from storage.repository import poem_sources
 
     settings = kavi.settings
     zone = ZoneInfo(settings.tz)
     # Before anything is read, so what a dead process left is shown settled, not stuck.
     busy, settled = _settle_if_idle(kavi)
-    now = datetime.now(zone)
-    upcoming = parse_cron(settings.post_schedule, settings.tz).get_next_fire_time(None, now)
+    picture = status_picture(settings, kavi.db, limit=limit)
+    upcoming = picture.next_run
     when = f"{upcoming:%Y-%m-%d %H:%M %Z}" if upcoming else "never (the schedule has no next time)"
     print(f"Next run:  {when}  (POST_SCHEDULE {settings.post_schedule!r}, TZ {settings.tz})")
-    run = last_run(kavi.db)
+    run = picture.last_run
     if run is None:
         print("Last run:  none yet")
     else:
@@ -438,7 +453,7 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
             f"Last run:  #{run.id} ({kind}) {run.started_at.astimezone(zone):%Y-%m-%d %H:%M %Z}: "
             f"{run.status.value}{artwork}{error}"
         )
-    print(f"Publishers: {_publishers_line(settings)}")
+    print(f"Publishers: {picture.publishers}")
     gpu = runtime_problem(settings)
     if gpu:
         print(f"GPU:       MISSING \u2014 {gpu}")
@@ -454,23 +469,17 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
         print(f"Busy:      {busy}")
     for line in settled:
         print(f"Settled:   {line}")
-    counts = count_posts(kavi.db)
-    if counts:
-        platforms = sorted({platform for platform, _ in counts})
+    by_platform = picture.counts_by_platform()
+    if by_platform:
         print("Posts:")
-        for platform in platforms:
-            by_state = [
-                f"{counts[platform, state]:,} {state.value}"
-                for state in PostState
-                if counts.get((platform, state))
-            ]
+        for platform, counts in by_platform.items():
+            by_state = [f"{n:,} {state.value}" for state, n in counts]
             print(f"  {platform:<10} {', '.join(by_state)}")
-    attention = [PostState.FAILED, PostState.UNKNOWN, PostState.POSTING, PostState.PENDING]
-    total = sum(n for (_, state), n in counts.items() if state in attention)
+    total = picture.attention_total
     if not total:
         print("Posts:     none failed, unknown or waiting")
         return EXIT_OK
-    posts = recent_posts_in_states(kavi.db, attention, limit=limit)
+    posts = picture.attention
     shown = f"; the newest {len(posts)} shown" if len(posts) < total else ""
     print(f"Posts that need attention ({total:,}{shown}):")
     for post in posts:
@@ -491,20 +500,6 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
             "(or --limit N)"
         )
     return EXIT_OK
-
-
-def _publishers_line(settings: Settings) -> str:
-    """The enabled publishers, by name and label, each with the variables it still needs."""
-    from bot.publishers.factory import missing_credentials
-
-    if not settings.publishers:
-        return f"none enabled (set PUBLISHERS to any of: {', '.join(publisher_names())})"
-    parts = []
-    for name in settings.publishers:
-        missing = missing_credentials(name, settings)
-        note = f"; not ready: set {', '.join(missing)}" if missing else ""
-        parts.append(f"{name} ({publisher_label(name)}{note})")
-    return ", ".join(parts)
 
 
 def _settle_if_idle(kavi: Kavi) -> tuple[str | None, list[str]]:

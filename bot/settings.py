@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     instagram_password: SecretStr | None = None
     instagram_totp_secret: SecretStr | None = None
 
+    # The gallery (`kavi web`).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    public_base_url: str | None = None
+    web_admin_token: SecretStr | None = None
+
     hashtags: str = DEFAULT_HASHTAGS
     signature: str = "— Kavi, an AI poet-painter"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -151,6 +157,34 @@ class Settings(BaseSettings):
 
         check_database_url(value.strip())
         return value.strip()
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{value!r} is not a web address; give where the gallery is reached, "
+                "e.g. https://kavi.example.org"
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(f"{value!r} must be a plain address, without ?query, #part or login")
+        return value.strip().rstrip("/")
+
+    @field_validator("web_admin_token")
+    @classmethod
+    def _admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        # A short token can be guessed through the login form; the message never echoes it.
+        if len(value.get_secret_value().strip()) < 16:
+            raise ValueError(
+                "is too short: use at least 16 characters, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+            )
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("hashtags")
     @classmethod
@@ -287,6 +321,8 @@ class Settings(BaseSettings):
                 text = value.get_secret_value() if isinstance(value, SecretStr) else value
                 if setting.secret and text:
                     values.append(text)
+        if self.web_admin_token is not None:
+            values.append(self.web_admin_token.get_secret_value())
         # A database password lives inside DATABASE_URL (postgresql://kavi:PASSWORD@host/db).
         password = urlsplit(self.database_url).password if self.database_url else None
         if password:

@@ -58,6 +58,31 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def make_read_only_engine(url: str) -> Engine:
+    """An engine that cannot write: SQLite through a `mode=ro` URI, PostgreSQL read-only."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database or "").expanduser().resolve()
+        # The driver's URI form: `mode=ro` refuses every write and never creates the file.
+        ro_url = parsed.set(database=f"file:{path.as_posix()}", query={"mode": "ro", "uri": "true"})
+        engine = create_engine(ro_url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_read_only_pragmas)
+        return engine
+    engine = create_engine(url)
+    if backend == "postgresql":
+        return engine.execution_options(postgresql_readonly=True)
+    return engine
+
+
+def _sqlite_read_only_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # No journal_mode here: switching it writes. The service already made the file WAL.
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets `status` and `history` read while the service writes.
@@ -135,12 +160,27 @@ def at_head(engine: Engine) -> bool:
     return [row[0] for row in stored] == [head]
 
 
+# What reading the archive may raise (no file yet, tables missing, a driver error): callers
+# above storage/ name it through here, never through SQLAlchemy.
+ArchiveReadError = SQLAlchemyError
+
+
+def archive_ready(engine: Engine) -> bool:
+    """Whether the archive exists and is at the newest revision (never creates or migrates)."""
+    try:
+        return at_head(engine)
+    except SQLAlchemyError:
+        return False
+
+
 def _sqlite_file_missing(engine: Engine) -> bool:
     # Connecting would create an empty file, which other processes would see, tables and all
     # missing, for as long as Alembic takes to load: a new database goes straight to Alembic.
     database = engine.url.database
     if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return False
+    if engine.url.query.get("uri") == "true":
+        database = database.removeprefix("file:")  # the read-only URI form
     return not Path(database).exists()
 
 
@@ -174,6 +214,20 @@ class Database:
     def open(cls, url: str) -> Database:
         db = cls(url)
         migrate(db.engine)
+        return db
+
+    @classmethod
+    def open_read_only(cls, url: str) -> Database:
+        """Open for reading only and never migrate (the gallery beside a running service).
+
+        SQLite is opened with `mode=ro` (a write fails, the file is never created) and
+        `query_only`; PostgreSQL with read-only transactions. Other backends are opened as
+        they are: the caller must only read.
+        """
+        db = cls.__new__(cls)
+        db.url = url
+        db.engine = make_read_only_engine(url)
+        db.sessions = sessionmaker(db.engine, expire_on_commit=False)
         return db
 
     def session(self) -> Session:

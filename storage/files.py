@@ -72,6 +72,22 @@ class ImageStore:
         write_atomic(self.root / relative, data)
         return relative
 
+    def archived(self, relative: Path | str, *, under: str) -> Path:
+        """The absolute path of a stored file named by a row, refused unless it stays `under`.
+
+        A row's path is relative and plain (`artworks/2026/11/x.png`): an absolute path, a
+        `..` part or a link out of the folder (a tampered row) raises FileNotFoundError, so a
+        caller serving files can only ever serve what lies in that folder of the store.
+        """
+        parts = Path(relative).parts
+        if not parts or Path(relative).is_absolute() or ".." in parts or parts[0] != under:
+            raise FileNotFoundError(f"{str(relative)!r} is not a file under {under}/")
+        folder = (self.root / under).resolve()
+        path = (self.root / relative).resolve()
+        if not path.is_relative_to(folder) or not path.is_file():
+            raise FileNotFoundError(f"{str(relative)!r} is not a file under {under}/")
+        return path
+
     def remove(self, relative: Path | str | None) -> None:
         if relative is None:
             return

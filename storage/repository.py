@@ -34,7 +34,8 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _to_artwork(row: ArtworkRow) -> Artwork:
+def row_to_artwork(row: ArtworkRow) -> Artwork:
+    """The value every layer above reads, from its row."""
     return Artwork(
         id=row.id,
         created_at=as_utc(row.created_at),
@@ -141,13 +142,13 @@ def get_artwork(db: Database, artwork_id: int) -> Artwork:
         row = session.get(ArtworkRow, artwork_id)
         if row is None:
             raise NotFoundError(f"no artwork with id {artwork_id}")
-        return _to_artwork(row)
+        return row_to_artwork(row)
 
 
 def list_artworks(db: Database, *, limit: int = 20) -> list[Artwork]:
     with db.session() as session:
         rows = session.scalars(select(ArtworkRow).order_by(ArtworkRow.id.desc()).limit(limit))
-        return [_to_artwork(r) for r in rows]
+        return [row_to_artwork(r) for r in rows]
 
 
 def count_artworks(db: Database) -> int:
@@ -457,7 +458,7 @@ class PostInfo:
     created_at: datetime | None = None
 
 
-def _to_post(row: PostRow) -> PostInfo:
+def row_to_post(row: PostRow) -> PostInfo:
     return PostInfo(
         id=row.id,
         artwork_id=row.artwork_id,
@@ -479,7 +480,7 @@ def posts_for_artwork(db: Database, artwork_id: int) -> list[PostInfo]:
         rows = session.scalars(
             select(PostRow).where(PostRow.artwork_id == artwork_id).order_by(PostRow.platform)
         )
-        return [_to_post(r) for r in rows]
+        return [row_to_post(r) for r in rows]
 
 
 def posts_in_states(db: Database, states: Sequence[PostState]) -> list[PostInfo]:
@@ -487,7 +488,7 @@ def posts_in_states(db: Database, states: Sequence[PostState]) -> list[PostInfo]
         rows = session.scalars(
             select(PostRow).where(PostRow.state.in_(list(states))).order_by(PostRow.id)
         )
-        return [_to_post(r) for r in rows]
+        return [row_to_post(r) for r in rows]
 
 
 def count_posts(db: Database) -> dict[tuple[str, PostState], int]:
@@ -513,7 +514,7 @@ def recent_posts_in_states(
         )
         if limit is not None:
             query = query.limit(limit)
-        return [_to_post(r) for r in session.scalars(query)]
+        return [row_to_post(r) for r in session.scalars(query)]
 
 
 def get_post(db: Database, artwork_id: int, platform: str) -> PostInfo | None:
@@ -521,7 +522,7 @@ def get_post(db: Database, artwork_id: int, platform: str) -> PostInfo | None:
         row = session.scalars(
             select(PostRow).where(PostRow.artwork_id == artwork_id, PostRow.platform == platform)
         ).first()
-        return _to_post(row) if row else None
+        return row_to_post(row) if row else None
 
 
 def ensure_post(db: Database, artwork_id: int, platform: str) -> PostInfo:
@@ -576,7 +577,7 @@ def _move_post(
     with db.session() as session:
         row = session.get(PostRow, post_id)
         assert row is not None
-        return _to_post(row)
+        return row_to_post(row)
 
 
 def mark_posting(
@@ -644,7 +645,7 @@ def interrupted_posts_to_unknown(db: Database, *, error: str) -> list[PostInfo]:
             row.last_error = error
             row.updated_at = utcnow()
         session.flush()
-        return [_to_post(r) for r in rows]
+        return [row_to_post(r) for r in rows]
 
 
 @dataclass(frozen=True)

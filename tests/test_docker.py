@@ -212,3 +212,16 @@ def test_gpu_image_can_compile_and_expects_a_gpu() -> None:
         assert re.search(rf"\s{re.escape(package)}\s", python), package
     assert "EXPECT_GPU=true" in _stage(text, "gpu")
     assert "EXPECT_GPU" not in _stage(text, "cpu")
+
+
+def test_web_serves_the_gallery_on_the_same_volume_with_a_health_check(
+    compose: dict[str, Any], bot: dict[str, Any]
+) -> None:
+    web = compose["services"]["web"]
+    assert web["command"] == ["web"]
+    assert "kavi-data:/data" in web["volumes"] and "hf-cache:/models" not in web["volumes"]
+    assert web["environment"]["DATA_DIR"] == bot["environment"]["DATA_DIR"] == "/data"
+    assert web["environment"]["WEB_HOST"] == "0.0.0.0"
+    check = " ".join(web["healthcheck"]["test"])
+    assert f"127.0.0.1:{web['environment']['WEB_PORT']}/healthz" in check
+    assert "deploy" not in web  # the gallery needs no GPU

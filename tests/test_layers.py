@@ -132,3 +132,40 @@ def test_circles_are_found() -> None:
     graph = {"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}, "e": {}}
     assert circles(graph) == [["a", "b", "c"]]
     assert circles({"a": {"b": 1}, "b": {}}) == []
+
+
+# The gallery sits on top of the service: it reads the archive through storage/ and shares
+# the service's settings, status picture and retry path. Nothing else leans on it except the
+# CLI command that starts it, so the service runs without FastAPI.
+WEB = "bot.web"
+WEB_MAY_IMPORT = (
+    "core",
+    "generators.mood.moods",
+    "storage",
+    "bot.settings",
+    "bot.status",
+    "bot.publishers",
+    "bot.service",
+    "bot.lock",
+    "bot.logs",
+    "bot.web",
+)
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(f"{p}.") for p in prefixes)
+
+
+def test_the_gallery_imports_only_what_it_reads_and_only_the_cli_imports_it() -> None:
+    modules = our_modules()
+    wrong = []
+    for name, path in modules.items():
+        inside = _within(name, (WEB,))
+        for line, target in sorted(set(imports_of(name, path, modules))):
+            where = f"{path.relative_to(REPO)}:{line} imports {target}"
+            if inside and not _within(target, WEB_MAY_IMPORT):
+                wrong.append(f"{where} (the gallery may import only {', '.join(WEB_MAY_IMPORT)})")
+            if not inside and _within(target, (WEB,)) and name != "bot.cli":
+                wrong.append(f"{where} (only bot.cli may import the gallery)")
+    assert modules.get("bot.web.app"), "the gallery's modules were not found"
+    assert not wrong, "\n".join(wrong)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "generators", "storage", "bot", "bot/publishers")
+PACKAGES = ("core", "generators", "storage", "bot", "bot/publishers", "bot/web")
 
 
 def test_the_layout_section_names_every_module() -> None:

@@ -251,7 +251,8 @@ def test_help_imports_nothing_heavy() -> None:
         "try:\n    runpy.run_module('bot', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         "names = ('numpy', 'PIL', 'sqlalchemy', 'pydantic', 'torch', 'skimage', 'apscheduler',\n"
-        "         'generators.mood', 'generators.image', 'bot.logs', 'bot.lock')\n"
+        "         'generators.mood', 'generators.image', 'bot.logs', 'bot.lock',\n"
+        "         'fastapi', 'starlette', 'uvicorn', 'jinja2', 'bot.web')\n"
         "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
