@@ -3,7 +3,8 @@
 Usage: python bench/bench_variety.py [--seeds 365] [--size 512] [--engine ink --stylist ink]
 
 Prints JSON:
-- the smallest perceptual-hash (64-bit DCT pHash) Hamming distance between any two finals,
+- the smallest perceptual-hash (64-bit DCT pHash, the one "never repeat" keeps) Hamming
+  distance between any two finals,
   with the two seeds, and how many pairs are closer than 10 bits;
 - distinct compositions: a composition is the framing plus every drawn subject's box,
   each corner rounded to a quarter of the sheet; also distinct (framing, main subject);
@@ -28,19 +29,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
-from scipy.fft import dctn
 from skimage.color import rgb2lab
 from skimage.filters import sobel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def phash(image: Image.Image) -> int:
-    """The 64-bit perceptual hash: signs of the 8x8 low DCT frequencies of a 32x32 grey copy."""
-    grey = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS), np.float64)
-    low = dctn(grey, norm="ortho")[:8, :8].ravel()
-    bits = low > np.median(low[1:])
-    return int("".join("1" if b else "0" for b in bits), 2)
 
 
 def edge_energy(image: Image.Image) -> float:
@@ -67,6 +59,8 @@ def main() -> None:
     from bench_offline import offline_chain
 
     from generators.mood.moods import MOODS
+    from generators.novelty import image_hash
+    from storage.novelty import hash_distances
 
     hashes: list[int] = []
     kept: list[float] = []
@@ -77,7 +71,7 @@ def main() -> None:
         painter = chain.engine("image")
         for seed in range(args.seeds):
             result = chain.run(seed=seed)
-            hashes.append(phash(result.image))
+            hashes.append(image_hash(result.image))
             kept.append(edge_energy(result.image) / max(edge_energy(result.painting), 1e-9))
             scene = result.artwork.scene
             drawn = tuple((d["subject"], tuple(d["box"])) for d in scene.get("drawn", []))
@@ -92,9 +86,11 @@ def main() -> None:
             paper = lab[light >= np.percentile(light, 70)].mean(axis=0)
             middle = lab[(light > np.percentile(light, 5)) & (light < np.percentile(light, 60))]
             mood_means[mood] = np.stack([paper, middle.mean(axis=0)])
+    packed = np.array(hashes, dtype=np.int64)
     distances = [
-        (bin(hashes[a] ^ hashes[b]).count("1"), a, b)
-        for a, b in itertools.combinations(range(len(hashes)), 2)
+        (int(bits), a, a + 1 + int(k))
+        for a in range(len(hashes) - 1)
+        for k, bits in enumerate(hash_distances(hashes[a], packed[a + 1 :]))
     ]
     closest = min(distances)
     mood_pairs = [

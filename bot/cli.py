@@ -418,6 +418,18 @@ def _curation_rows(curation: dict[str, Any]) -> list[tuple[str, str]]:
     emotions = curation.get("emotions")
     if emotions is not None:
         rows.append(("emotions", ", ".join(f"{k} {v}" for k, v in emotions.items()) or "none"))
+    novelty = curation.get("novelty")
+    if novelty:
+        rows.append(
+            (
+                "nearest past",
+                f"poem {novelty.get('nearest_poem') or '-'} "
+                f"({novelty.get('poem_shared', 0):.0%} shared), "
+                f"image {novelty.get('nearest_image') or '-'} "
+                f"({novelty.get('image_bits', '-')} bits apart); "
+                f"redraws {novelty.get('redraws', 0)}",
+            )
+        )
     weights = curation.get("mood_weights") or {}
     top = sorted(weights.items(), key=lambda item: -item[1])[:3]
     if top:

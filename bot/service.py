@@ -20,9 +20,11 @@ from bot.publishers.registry import enable_hint
 from bot.publishing import Publishing, PublishOutcome, RetryRefused, settle_interrupted_posts
 from bot.settings import Settings
 from core.errors import ConfigError
+from generators.novelty import image_hash, poem_keys
 from storage.db import Database
 from storage.files import ImageStore, png_bytes
 from storage.models import PostState, RunStatus
+from storage.novelty import nearest_work
 from storage.repository import (
     PostInfo,
     abandon_running_runs,
@@ -38,6 +40,8 @@ from storage.repository import (
 log = logging.getLogger(__name__)
 
 MAX_SEED = 2**31 - 1
+# How far a redraw moves the seed: a large prime, so redraws never walk onto a neighbour.
+REDRAW_STEP = 1_000_003
 
 
 @dataclass
@@ -141,10 +145,15 @@ class Kavi:
         return (now.astimezone(zone) if now else datetime.now(zone)).date()
 
     def create_artwork(self, *, seed: int | None = None, mood: str | None = None) -> ChainResult:
-        """Run the chain and archive the result (files first, then the row)."""
+        """Run the chain and archive the result (files first, then the row).
+
+        A seed Kavi draws itself is redrawn while the artwork repeats a past one (see
+        `_novel`); a seed given on purpose (`--seed`) is made as asked, its distances noted.
+        """
+        redraw = seed is None
         if seed is None:
             seed = secrets.randbelow(MAX_SEED)
-        result = self.chain.run(seed=seed, mood=mood)
+        result = self._novel(seed, mood, redraw=redraw)
         store_artwork(self.db, self.store, result.artwork, result.image, result.painting)
         log.info(
             "artwork %s stored: seed=%s mood=%s engines=%s/%s/%s timings=%s",
@@ -157,6 +166,47 @@ class Kavi:
             result.artwork.timings,
         )
         return result
+
+    def _novel(self, seed: int, mood: str | None, *, redraw: bool) -> ChainResult:
+        """The artwork for `seed`, or for the next seeds while it nearly repeats a past one.
+
+        A poem sharing POEM_REPEAT of its lines and word triples with one past poem, or an
+        image within IMAGE_REPEAT bits of a past image's perceptual hash, is refused and
+        redrawn, up to NOVELTY_TRIES drafts; if every draft repeats, the least alike is kept
+        and the log says so. The artwork's record says how near the nearest past work was.
+        """
+        settings = self.settings
+        tries = settings.novelty_tries if redraw else 1
+        least: tuple[float, ChainResult] | None = None
+        for attempt in range(tries):
+            draft_seed = (seed + attempt * REDRAW_STEP) % MAX_SEED
+            result = self.chain.run(seed=draft_seed, mood=mood)
+            artwork = result.artwork
+            artwork.image_phash = image_hash(result.image)
+            artwork.poem_keys = poem_keys(artwork.poem)
+            near = nearest_work(self.db, image_phash=artwork.image_phash, keys=artwork.poem_keys)
+            poem_repeats = near.poem_shared >= settings.poem_repeat
+            image_repeats = near.image_bits is not None and near.image_bits <= settings.image_repeat
+            artwork.curation["novelty"] = {
+                **near.record(),
+                "redraws": attempt,
+                "repeats": [w for w, r in (("poem", poem_repeats), ("image", image_repeats)) if r],
+            }
+            if not (poem_repeats or image_repeats):
+                return result
+            closeness = max(near.poem_shared, 1.0 - (near.image_bits or 64) / 64)
+            if least is None or closeness < least[0]:
+                least = (closeness, result)
+            if redraw:
+                log.info("draft seed %s repeats a past artwork (%s); redrawing", draft_seed, near)
+        assert least is not None
+        if redraw:
+            log.warning(
+                "all %d drafts repeat a past artwork; keeping the least alike (seed %s)",
+                tries,
+                least[1].artwork.seed,
+            )
+        return least[1]
 
     @property
     def publishers(self) -> dict[str, Publisher]:

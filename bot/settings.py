@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     lettering: bool = True
     # Draw the mood from the poem's emotions (false: an even draw over MOODS).
     mood_from_poem: bool = True
+    # Never repeat: a poem sharing this share of its lines and word triples with one past
+    # poem, or an image this many bits (of 64) from a past one's perceptual hash, is redrawn,
+    # up to NOVELTY_TRIES drafts.
+    poem_repeat: float = Field(default=0.5, gt=0.0, le=1.0)
+    image_repeat: int = Field(default=6, ge=0, le=32)
+    novelty_tries: int = Field(default=5, ge=1, le=50)
     # The side the diffusion model renders at; unset: its native size (512 for SD-Turbo).
     image_render_size: int | None = Field(default=None, ge=256, le=2048)
     moods: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -43,6 +43,9 @@ class Artwork:
     precision: str | None = None
     # True when the poem came from the grammar writer because the LLM's attempts all failed.
     poem_fallback: bool = False
+    # Near-duplicate descriptors: the final image's perceptual hash, the poem's shingle keys.
+    image_phash: int | None = None
+    poem_keys: tuple[int, ...] = ()
     id: int | None = None
     created_at: datetime | None = None
 

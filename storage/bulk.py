@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from core.artwork import Artwork
 from storage.db import Database
-from storage.models import ArtworkRow, Base, PostRow, PostState, RunRow, RunStatus
+from storage.models import ArtworkRow, Base, PoemKeyRow, PostRow, PostState, RunRow, RunStatus
 
 BATCH = 5000
 T = TypeVar("T")
@@ -92,6 +92,7 @@ def _artwork_values(artwork: Artwork) -> dict[str, Any]:
         "device": artwork.device,
         "precision": artwork.precision,
         "poem_fallback": artwork.poem_fallback,
+        "image_phash": artwork.image_phash,
     }
 
 
@@ -99,14 +100,20 @@ def insert_artworks(db: Database, artworks: Iterable[Artwork]) -> list[int]:
     """Insert rows for artworks whose files are already under DATA_DIR; return their new ids."""
     with db.session() as session, session.begin():
         before = session.scalar(select(ArtworkRow.id).order_by(ArtworkRow.id.desc()).limit(1))
+        keys: list[tuple[int, ...]] = []
         for batch in _batches(artworks):
             session.execute(insert(ArtworkRow), [_artwork_values(a) for a in batch])
+            keys += [a.poem_keys for a in batch]
         # The transaction holds the write lock, so every id above the old newest is one of ours.
-        return list(
+        ids = list(
             session.scalars(
                 select(ArtworkRow.id).where(ArtworkRow.id > (before or 0)).order_by(ArtworkRow.id)
             )
         )
+        rows = ({"key": k, "artwork_id": i} for i, ks in zip(ids, keys, strict=True) for k in ks)
+        for key_batch in _batches(rows):
+            session.execute(insert(PoemKeyRow), key_batch)
+        return ids
 
 
 def insert_posts(db: Database, posts: Iterable[ArchivedPost]) -> None:

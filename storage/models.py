@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Enum,
@@ -81,6 +82,8 @@ class ArtworkRow(Base):
     precision: Mapped[str | None] = mapped_column(String(16))
     # The language model wrote no valid haiku and the grammar writer stepped in.
     poem_fallback: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The final image's 64-bit perceptual hash (signed), for the near-duplicate check.
+    image_phash: Mapped[int | None] = mapped_column(BigInteger)
 
     posts: Mapped[list[PostRow]] = relationship(
         back_populates="artwork", cascade="all, delete-orphan"
@@ -140,3 +143,18 @@ class RunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     artwork_id: Mapped[int | None] = mapped_column(ForeignKey("artworks.id", ondelete="SET NULL"))
     pid: Mapped[int | None] = mapped_column(Integer)
+
+
+class PoemKeyRow(Base):
+    """One shingle of an artwork's poem (a whole line or a run of three words), hashed.
+
+    Keyed (key, artwork_id), so the past poems sharing a new poem's shingles are found by
+    index, however large the archive.
+    """
+
+    __tablename__ = "poem_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    artwork_id: Mapped[int] = mapped_column(
+        ForeignKey("artworks.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -19,7 +19,15 @@ from core.artwork import Artwork
 from storage.db import Database
 from storage.errors import NotFoundError, StorageError
 from storage.files import TEMP_SUFFIX, ImageStore, png_bytes, sha256_hex
-from storage.models import ArtworkRow, PostRow, PostState, RunRow, RunStatus, utcnow
+from storage.models import (
+    ArtworkRow,
+    PoemKeyRow,
+    PostRow,
+    PostState,
+    RunRow,
+    RunStatus,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -117,11 +125,13 @@ def store_artwork(
             device=artwork.device,
             precision=artwork.precision,
             poem_fallback=artwork.poem_fallback,
+            image_phash=artwork.image_phash,
         )
         with db.session() as session, session.begin():
             session.add(row)
             session.flush()
             row_id = row.id
+            session.add_all(PoemKeyRow(key=key, artwork_id=row_id) for key in artwork.poem_keys)
     except BaseException as exc:
         for path in written:
             store.remove(path)

@@ -63,6 +63,7 @@ class Painting:
             "not_drawn": list(self.not_drawn),
             "lettering": list(self.lettering) if self.lettering else None,
         }
+
     # The square side the model rendered at, when it differs from the size asked for.
     rendered_size: int | None = None
 
