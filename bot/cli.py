@@ -430,6 +430,18 @@ def _curation_rows(curation: dict[str, Any]) -> list[tuple[str, str]]:
                 f"redraws {novelty.get('redraws', 0)}",
             )
         )
+    candidates = curation.get("candidates") or []
+    if candidates:
+        rows.append(
+            (
+                "candidates",
+                ", ".join(
+                    f"seed {c['seed']} {c['scores'].get('total', 0):.2f}"
+                    + (" (repeats)" if c.get("repeats") else "")
+                    for c in candidates
+                ),
+            )
+        )
     weights = curation.get("mood_weights") or {}
     top = sorted(weights.items(), key=lambda item: -item[1])[:3]
     if top:

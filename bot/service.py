@@ -21,10 +21,11 @@ from bot.publishing import Publishing, PublishOutcome, RetryRefused, settle_inte
 from bot.settings import Settings
 from core.errors import ConfigError
 from generators.novelty import image_hash, poem_keys
+from generators.scores import agreement, quality
 from storage.db import Database
 from storage.files import ImageStore, png_bytes
 from storage.models import PostState, RunStatus
-from storage.novelty import nearest_work
+from storage.novelty import Nearest, nearest_work
 from storage.repository import (
     PostInfo,
     abandon_running_runs,
@@ -168,45 +169,94 @@ class Kavi:
         return result
 
     def _novel(self, seed: int, mood: str | None, *, redraw: bool) -> ChainResult:
-        """The artwork for `seed`, or for the next seeds while it nearly repeats a past one.
+        """The best of CANDIDATES drafts that repeats no past artwork.
 
-        A poem sharing POEM_REPEAT of its lines and word triples with one past poem, or an
-        image within IMAGE_REPEAT bits of a past image's perceptual hash, is refused and
-        redrawn, up to NOVELTY_TRIES drafts; if every draft repeats, the least alike is kept
-        and the log says so. The artwork's record says how near the nearest past work was.
+        Drafts come from `seed` and the seeds after it (REDRAW_STEP apart). A draft whose poem
+        shares POEM_REPEAT of its lines and word triples with one past poem, or whose image is
+        within IMAGE_REPEAT bits of a past image's perceptual hash, is refused; the others are
+        scored (novelty, quality, agreement; see `_score`) and the best is kept. With none
+        left, another round of drafts is made, up to NOVELTY_TRIES rounds; if every draft
+        repeats, the least alike is kept and the log says so. The artwork's curation record
+        keeps every draft's seed and scores and how near the nearest past work was.
         """
         settings = self.settings
-        tries = settings.novelty_tries if redraw else 1
-        least: tuple[float, ChainResult] | None = None
-        for attempt in range(tries):
-            draft_seed = (seed + attempt * REDRAW_STEP) % MAX_SEED
-            result = self.chain.run(seed=draft_seed, mood=mood)
-            artwork = result.artwork
-            artwork.image_phash = image_hash(result.image)
-            artwork.poem_keys = poem_keys(artwork.poem)
-            near = nearest_work(self.db, image_phash=artwork.image_phash, keys=artwork.poem_keys)
-            poem_repeats = near.poem_shared >= settings.poem_repeat
-            image_repeats = near.image_bits is not None and near.image_bits <= settings.image_repeat
-            artwork.curation["novelty"] = {
-                **near.record(),
-                "redraws": attempt,
-                "repeats": [w for w, r in (("poem", poem_repeats), ("image", image_repeats)) if r],
-            }
-            if not (poem_repeats or image_repeats):
-                return result
-            closeness = max(near.poem_shared, 1.0 - (near.image_bits or 64) / 64)
-            if least is None or closeness < least[0]:
-                least = (closeness, result)
+        per_round = settings.candidates if redraw else 1
+        rounds = settings.novelty_tries if redraw else 1
+        drafts: list[tuple[ChainResult, Nearest, dict[str, float], list[str]]] = []
+        winner = None
+        for round_index in range(rounds):
+            for k in range(per_round):
+                draft_seed = (seed + (round_index * per_round + k) * REDRAW_STEP) % MAX_SEED
+                result = self.chain.run(seed=draft_seed, mood=mood)
+                artwork = result.artwork
+                artwork.image_phash = image_hash(result.image)
+                artwork.poem_keys = poem_keys(artwork.poem)
+                near = nearest_work(
+                    self.db, image_phash=artwork.image_phash, keys=artwork.poem_keys
+                )
+                repeats = [
+                    what
+                    for what, close in (
+                        ("poem", near.poem_shared >= settings.poem_repeat),
+                        (
+                            "image",
+                            near.image_bits is not None
+                            and near.image_bits <= settings.image_repeat,
+                        ),
+                    )
+                    if close
+                ]
+                drafts.append((result, near, self._score(result, near), repeats))
+                if repeats and redraw:
+                    log.info("draft seed %s repeats a past artwork (%s)", draft_seed, near)
+            fresh = [d for d in drafts if not d[3]]
+            if fresh:
+                winner = max(fresh, key=lambda d: d[2]["total"])
+                break
+        if winner is None:
+            # Every draft repeats: the least alike (the largest novelty score) is kept.
+            winner = max(drafts, key=lambda d: d[2]["novelty"])
             if redraw:
-                log.info("draft seed %s repeats a past artwork (%s); redrawing", draft_seed, near)
-        assert least is not None
-        if redraw:
-            log.warning(
-                "all %d drafts repeat a past artwork; keeping the least alike (seed %s)",
-                tries,
-                least[1].artwork.seed,
-            )
-        return least[1]
+                log.warning(
+                    "all %d drafts repeat a past artwork; keeping the least alike (seed %s)",
+                    len(drafts),
+                    winner[0].artwork.seed,
+                )
+        result, near, scores, repeats = winner
+        result.artwork.curation["novelty"] = {
+            **near.record(),
+            "redraws": sum(1 for d in drafts if d[3]),
+            "repeats": repeats,
+        }
+        result.artwork.curation["scores"] = scores
+        result.artwork.curation["candidates"] = [
+            {"seed": d[0].artwork.seed, "scores": d[2], "repeats": d[3]} for d in drafts
+        ]
+        return result
+
+    def _score(self, result: ChainResult, near: Nearest) -> dict[str, float]:
+        """A draft's scores, each 0..1, and their total weighted by the SCORE_* settings.
+
+        novelty: how far the nearest past poem and image are (half each); quality: detail and
+        balance of the final image; agreement: the share of the poem's subjects the painting
+        shows (left out, with its weight, when the painter keeps no record).
+        """
+        settings = self.settings
+        image_novelty = 1.0 if near.image_bits is None else min(1.0, near.image_bits / 24)
+        looks = quality(result.image)
+        drawn = [d["subject"] for d in result.artwork.scene.get("drawn", [])]
+        agrees = agreement(drawn, result.artwork.scene.get("not_drawn", []))
+        scores = {
+            "novelty": round(0.5 * (1.0 - near.poem_shared) + 0.5 * image_novelty, 4),
+            "quality": round((looks["detail"] + looks["balance"]) / 2, 4),
+        }
+        weights = {"novelty": settings.score_novelty, "quality": settings.score_quality}
+        if agrees is not None:
+            scores["agreement"] = agrees
+            weights["agreement"] = settings.score_agreement
+        weight = sum(weights.values()) or 1.0
+        scores["total"] = round(sum(scores[k] * w for k, w in weights.items()) / weight, 4)
+        return scores
 
     @property
     def publishers(self) -> dict[str, Publisher]:

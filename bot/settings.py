@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     poem_repeat: float = Field(default=0.5, gt=0.0, le=1.0)
     image_repeat: int = Field(default=6, ge=0, le=32)
     novelty_tries: int = Field(default=5, ge=1, le=50)
+    # Best of N: drafts made per run (each about 0.2-0.5 s offline at 1024 px on a CPU), and
+    # the weights of their scores in the choice.
+    candidates: int = Field(default=3, ge=1, le=64)
+    score_novelty: float = Field(default=1.0, ge=0.0)
+    score_quality: float = Field(default=1.0, ge=0.0)
+    score_agreement: float = Field(default=1.0, ge=0.0)
     # The side the diffusion model renders at; unset: its native size (512 for SD-Turbo).
     image_render_size: int | None = Field(default=None, ge=256, le=2048)
     moods: Annotated[list[str], NoDecode] = Field(default_factory=list)

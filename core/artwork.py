@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -35,9 +36,9 @@ class Artwork:
     timings: dict[str, float] = field(default_factory=dict)
     engine_notes: dict[str, str] = field(default_factory=dict)
     # What the painter drew and where, and what it could not draw (empty when not recorded).
-    scene: dict[str, object] = field(default_factory=dict)
+    scene: dict[str, Any] = field(default_factory=dict)
     # How the artwork was chosen: the poem's emotions and the mood weights drawn from.
-    curation: dict[str, object] = field(default_factory=dict)
+    curation: dict[str, Any] = field(default_factory=dict)
     # Where the neural engines ran and in what precision (None when only offline ones ran).
     device: str | None = None
     precision: str | None = None

@@ -83,7 +83,7 @@ class ArtworkRow(Base):
     # The language model wrote no valid haiku and the grammar writer stepped in.
     poem_fallback: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The final image's 64-bit perceptual hash (signed), for the near-duplicate check.
-    image_phash: Mapped[int | None] = mapped_column(BigInteger)
+    image_phash: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
     posts: Mapped[list[PostRow]] = relationship(
         back_populates="artwork", cascade="all, delete-orphan"

@@ -1,17 +1,20 @@
 """The archive's side of "never repeat": the past artwork nearest a new one, by index.
 
 The poem: past poems sharing the new poem's shingle keys, counted through the poem_keys
-index. The image: every stored perceptual hash, read in one column scan and compared at
-once (64-bit Hamming distances in numpy), so a check stays fast at 100,000 artworks.
+index. The image: every stored perceptual hash compared at once (64-bit Hamming distances
+in numpy); the hashes are read from their covering index once per process and then topped
+up with the rows added since, so a check stays fast at 100,000 artworks.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import ArtworkRow, PoemKeyRow
@@ -45,6 +48,42 @@ def hash_distances(target: int, hashes: np.ndarray) -> np.ndarray:
     return np.unpackbits(xor.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1).astype(np.int64)
 
 
+class _HashCache:
+    """The archive's image hashes as arrays, kept by the process and topped up by id."""
+
+    def __init__(self) -> None:
+        self.ids = np.empty(0, np.int64)
+        self.hashes = np.empty(0, np.int64)
+
+
+# One cache per open database: a long-running service reads the 100,000 hashes once, then
+# only the rows added since (by primary key), and a cheap count tells it when rows went away.
+_CACHES: weakref.WeakKeyDictionary[Database, _HashCache] = weakref.WeakKeyDictionary()
+
+
+def _stored_hashes(
+    db: Database, session: Session, *, again: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and perceptual hashes of every archived artwork that has one."""
+    cache = _CACHES.setdefault(db, _HashCache())
+    has_hash = ArtworkRow.image_phash.is_not(None)
+    newest = int(cache.ids[-1]) if len(cache.ids) else 0
+    rows = session.execute(
+        select(ArtworkRow.id, ArtworkRow.image_phash)
+        .where(has_hash, ArtworkRow.id > newest)
+        .order_by(ArtworkRow.id)
+    ).all()
+    if rows:
+        cache.ids = np.concatenate([cache.ids, np.fromiter((r[0] for r in rows), np.int64)])
+        cache.hashes = np.concatenate([cache.hashes, np.fromiter((r[1] for r in rows), np.int64)])
+    count = session.scalar(select(func.count()).select_from(ArtworkRow).where(has_hash))
+    if count != len(cache.ids) and again:
+        # Rows were deleted (or rewritten) since: read them all again, once.
+        _CACHES.pop(db, None)
+        return _stored_hashes(db, session, again=False)
+    return cache.ids, cache.hashes
+
+
 def nearest_work(db: Database, *, image_phash: int | None, keys: Sequence[int]) -> Nearest:
     """The past artworks nearest a new poem (`keys`) and image (`image_phash`)."""
     poem_id, shared = None, 0.0
@@ -67,14 +106,8 @@ def nearest_work(db: Database, *, image_phash: int | None, keys: Sequence[int]) 
                 shared = counts[poem_id] / len(unique)
         image_id, bits = None, None
         if image_phash is not None:
-            rows = session.execute(
-                select(ArtworkRow.id, ArtworkRow.image_phash).where(
-                    ArtworkRow.image_phash.is_not(None)
-                )
-            ).all()
-            if rows:
-                ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-                hashes = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+            ids, hashes = _stored_hashes(db, session)
+            if len(ids):
                 distances = hash_distances(image_phash, hashes)
                 best = int(np.argmin(distances))
                 image_id, bits = int(ids[best]), int(distances[best])
