@@ -117,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write the gallery as a static site (pages, feed, images) to DIR"
     )
     web_export.add_argument("dir", type=Path, help="folder to write (created if missing)")
+    inspect = commands.add_parser(
+        "inspect",
+        help="write a page on how an artwork was chosen (candidates, scores, nearest past work)",
+    )
+    inspect.add_argument("id", type=int, help="the artwork's id (see `history`)")
     models = commands.add_parser("models", help="list or fetch the neural models")
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     models_commands.add_parser("list", help="which engine each stage will use, and why")
@@ -275,6 +280,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return _history(kavi, args.limit)
         if args.command == "show":
             return _show(kavi, args.id)
+        if args.command == "inspect":
+            from bot.web.export import write_inspection
+
+            print(write_inspection(kavi.db, settings.data_dir, args.id))
+            return EXIT_OK
         if args.command == "status":
             return _status(kavi, limit=None if args.all else args.limit)
         if args.command == "retry":

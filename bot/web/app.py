@@ -413,6 +413,22 @@ def _add_admin_routes(app: FastAPI, gallery: Gallery) -> None:
             headers={"Cache-Control": "no-store"},
         )
 
+    @app.get("/admin/artworks/{artwork_id}/inspect", response_class=HTMLResponse)
+    def inspect_page(request: Request, artwork_id: ArtworkId) -> Response:
+        token = _admin_token(gallery)
+        if not _is_admin(request, token):
+            return login_page(request)
+        from bot.web.inspect import inspection
+
+        _artwork(gallery, artwork_id)  # 404 for an unknown id, as the public page
+        values = inspection(gallery.db, artwork_id, image=gallery.links.image(artwork_id))
+        return gallery.templates.TemplateResponse(
+            request,
+            "inspect.html",
+            {"links": gallery.links, **values},
+            headers={"Cache-Control": "no-store"},
+        )
+
     @app.post("/admin/login")
     async def login(request: Request) -> Response:
         token = _admin_token(gallery)

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.settings import Settings
-from bot.web.app import template_environment
+from bot.web.app import HERE, template_environment
+from bot.web.inspect import inspection
 from bot.web.views import FEED_SIZE, PAGE_SIZE, page_views
 from core.errors import ConfigError
 from storage.db import Database
-from storage.files import ImageStore
+from storage.files import ImageStore, write_atomic
 from storage.gallery import gallery_page
-from storage.repository import ARTWORK_DIR
+from storage.repository import ARTWORK_DIR, get_artwork
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -141,3 +142,23 @@ def export_site(settings: Settings, folder: Path, *, db: Database | None = None)
         if own_db:
             archive.close()
     return ExportReport(folder, pages, artworks, copied)
+
+
+INSPECT_DIR = "inspect"
+
+
+def write_inspection(db: Database, data_dir: Path, artwork_id: int) -> Path:
+    """Write the page for `kavi inspect ID` under DATA_DIR/inspect/, with its stylesheet;
+    the picture is linked from the archive, not copied. Returns the page's path."""
+    folder = data_dir / INSPECT_DIR
+    artwork = get_artwork(db, artwork_id)
+    image = f"../{artwork.image_path}" if artwork.image_path else ""
+    values = inspection(db, artwork_id, image=image)
+    page = (
+        template_environment().get_template("inspect.html").render(links=StaticLinks(""), **values)
+    )
+    style = (HERE / "static" / "style.css").read_bytes()
+    write_atomic(folder / "static" / "style.css", style)
+    path = folder / f"artwork-{artwork_id:05d}.html"
+    write_atomic(path, page.encode("utf-8"))
+    return path

@@ -27,6 +27,19 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+def test_inspect_writes_the_page_of_an_artwork(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--post-now", "--dry-run"]) == 0
+    capsys.readouterr()
+    assert main(["inspect", "1"]) == 0
+    page = Path(capsys.readouterr().out.strip())
+    assert page == data_dir / "inspect" / "artwork-00001.html" and page.is_file()
+    assert "How artwork 1 was chosen" in page.read_text(encoding="utf-8")
+    assert main(["inspect", "9"]) == 1
+    assert "no artwork with id 9" in capsys.readouterr().err
+
+
 def test_dry_run_makes_stores_and_previews_an_artwork(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
