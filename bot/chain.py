@@ -63,7 +63,11 @@ _OPTION_SETTINGS: dict[str, str] = {
     "compile": "torch_compile",
     "strength": "style_strength",
     "fallback": "poem_fallback",
+    "style": "style_name",
 }
+# Engines whose model is not the stage's model setting: the gan painter's "model" is the
+# trained style's folder (DATA_DIR/styles/STYLE_NAME).
+_ENGINE_MODEL_SETTINGS: dict[str, str] = {"gan": "style_model"}
 _ENGINE_SETTINGS: dict[Stage, str] = {
     "poem": "poem_engine",
     "image": "image_engine",
@@ -73,6 +77,10 @@ _ENGINE_SETTINGS: dict[Stage, str] = {
 
 def _setting_for(stage: Stage, settings: Settings) -> tuple[str, str]:
     return getattr(settings, _ENGINE_SETTINGS[stage]), getattr(settings, _MODEL_SETTINGS[stage])
+
+
+def _model_setting(spec: EngineSpec) -> str:
+    return _ENGINE_MODEL_SETTINGS.get(spec.name, _MODEL_SETTINGS[spec.stage])
 
 
 def missing_neural_packages() -> list[str]:
@@ -91,6 +99,7 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
                     f"{_ENGINE_SETTINGS[stage].upper()}={requested} needs the "
                     f"neural extra ({', '.join(missing)} missing): pip install 'kavi[neural]'"
                 )
+        model = getattr(settings, _model_setting(spec))
         return EngineChoice(
             stage, spec.name, model if spec.neural else None, spec.neural, "chosen in settings"
         )
@@ -102,10 +111,15 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
         if missing:
             reason = f"the neural extra is not installed ({', '.join(missing)} missing)"
             break
-        available, why = spec.weights_available(model) if spec.weights_available else (False, "")
+        spec_model = getattr(settings, _model_setting(spec))
+        if spec.name in _ENGINE_MODEL_SETTINGS and not spec_model:
+            continue  # not configured (no STYLE_NAME): `auto` has nothing to weigh
+        available, why = (
+            spec.weights_available(spec_model) if spec.weights_available else (False, "")
+        )
         # `why` already names the model or its folder.
         if available:
-            return EngineChoice(stage, spec.name, model, True, f"auto: {why}")
+            return EngineChoice(stage, spec.name, spec_model, True, f"auto: {why}")
         reason = why or f"no weights for {model}"
     return EngineChoice(stage, offline.name, None, False, f"auto: offline engine, because {reason}")
 
@@ -116,7 +130,7 @@ def resolve_engines(settings: Settings) -> dict[Stage, EngineChoice]:
 
 def engine_options(spec: EngineSpec, settings: Settings) -> Any:
     """The engine's typed options, filled from settings and validated; errors name the variable."""
-    sources = {**_OPTION_SETTINGS, "model": _MODEL_SETTINGS[spec.stage]}
+    sources = {**_OPTION_SETTINGS, "model": _model_setting(spec)}
     wanted = [f.name for f in dataclasses.fields(spec.options) if f.name in sources]
     try:
         return spec.options(**{name: getattr(settings, sources[name]) for name in wanted})

@@ -18,6 +18,7 @@ from bot.publishers.registry import (
     publisher_label,
     publisher_names,
 )
+from bot.style_cli import add_style_parser
 from core.errors import ConfigError, KaviError
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ EPILOG = """examples:
   python -m bot show 3                        one artwork and its posts
   python -m bot status                        next run, last run, posts failed or unknown
   python -m bot retry 3 --platform twitter    re-publish artwork 3's failed post to X
+  python -m bot style prepare masks --from ~/curated/masks   teach Kavi a style (see style -h)
 """
 
 
@@ -113,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     models_commands.add_parser("list", help="which engine each stage will use, and why")
     models_commands.add_parser("pull", help="download the configured models (needs network)")
+    add_style_parser(commands)
     return parser
 
 
@@ -230,6 +233,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         get_mood(args.mood)
     if args.command == "models":
         return _models(args, settings)
+    if args.command == "style":
+        from bot.style_cli import run_style
+
+        return run_style(args, settings)
     if args.command == "serve":
         from bot.scheduler import serve
 

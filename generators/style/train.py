@@ -124,6 +124,8 @@ class TrainResult:
     checkpoint: Checkpoint | None
     interrupted: bool = False
     samples: list[Path] = field(default_factory=list)
+    # False in the other processes of a multi-process run (they write and report nothing).
+    main_process: bool = True
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -308,7 +310,7 @@ def train_gan(
     raw_d = accelerator.unwrap_model(discriminator)
     fixed = latents(SAMPLE_GRID, arch.latent, options.seed + 1)
 
-    result = TrainResult(step=start, resumed_from=start, checkpoint=resume)
+    result = TrainResult(step=start, resumed_from=start, checkpoint=resume, main_process=main)
     if main:
         if resume is not None:
             reporter.message(f"resuming from step {start} ({resume.path})")
