@@ -138,7 +138,9 @@ def _prepare(args: argparse.Namespace, styles_dir: Path) -> int:
             replace=args.replace,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    print(f"style {args.name}: {report.kept} image(s) at {args.resolution} px in {report.layout.root}")
+    print(
+        f"style {args.name}: {report.kept} image(s) at {args.resolution} px in {report.layout.root}"
+    )
     for label, items in (
         ("unreadable", report.unreadable),
         ("too small", report.too_small),
@@ -176,9 +178,7 @@ class _RichReporter:
 
     def start(self, *, first_step: int, total: int) -> None:
         self.progress.start()
-        self.task = self.progress.add_task(
-            "training", total=total, completed=first_step, losses=""
-        )
+        self.task = self.progress.add_task("training", total=total, completed=first_step, losses="")
 
     def step(self, step: int, losses: dict[str, float]) -> None:
         text = f"D {losses['loss_d']:.3f} G {losses['loss_g']:.3f} rec {losses['loss_recon']:.3f}"

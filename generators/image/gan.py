@@ -32,7 +32,7 @@ def _checkpoints(model: str) -> Path:
 
 
 def style_weights_available(model: str) -> tuple[bool, str]:
-    """Whether the style folder `model` (DATA_DIR/styles/NAME) holds a trained checkpoint, and why."""
+    """Whether the style folder `model` (DATA_DIR/styles/NAME) has a checkpoint, and why."""
     from generators.style.checkpoint import latest_checkpoint
 
     if not model or not model.strip():
@@ -72,9 +72,7 @@ class GanPainter:
         from generators.style.checkpoint import require_checkpoint
 
         self.options = options
-        self.checkpoint: Checkpoint = require_checkpoint(
-            _checkpoints(options.model), options.style
-        )
+        self.checkpoint: Checkpoint = require_checkpoint(_checkpoints(options.model), options.style)
         self.model = f"style {options.style} sha256:{self.checkpoint.sha256}"
         self._generator: Any = None
         self._index: TrainingIndex | None = None

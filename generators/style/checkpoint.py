@@ -117,7 +117,9 @@ def optimizer_tensors(prefix: str, state: dict[str, Any]) -> tuple[dict[str, Any
     return tensors, metadata
 
 
-def optimizer_state(prefix: str, tensors: dict[str, Any], metadata: dict[str, str]) -> dict[str, Any]:
+def optimizer_state(
+    prefix: str, tensors: dict[str, Any], metadata: dict[str, str]
+) -> dict[str, Any]:
     """The optimizer state_dict that `optimizer_tensors` split, put back together."""
     slots: dict[int, dict[str, Any]] = {}
     values = {**json.loads(metadata[f"{prefix}.scalars"])}

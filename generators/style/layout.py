@@ -83,7 +83,7 @@ class StyleLayout:
     def read_manifest(self) -> dict[str, Any]:
         """The prepared dataset's manifest; StyleError saying how to prepare it when absent."""
         try:
-            return json.loads(self.manifest.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+            manifest: dict[str, Any] = json.loads(self.manifest.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise StyleError(
                 f"style {self.name!r} has no prepared dataset at {self.root}; run "
@@ -93,6 +93,7 @@ class StyleLayout:
             raise StyleError(
                 f"the manifest {self.manifest} is damaged ({exc}); prepare the style again"
             ) from None
+        return manifest
 
     def image_paths(self) -> list[Path]:
         """The prepared images, in manifest order."""
@@ -115,7 +116,9 @@ def list_styles(styles_dir: Path) -> list[StyleLayout]:
 def atomic_path(target: Path) -> Iterator[Path]:
     """A temporary path beside `target`; renamed onto it only when the block ends cleanly."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    handle, temp_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
     os.close(handle)
     temp = Path(temp_name)
     try:

@@ -80,7 +80,7 @@ class UpBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)  # type: ignore[no-any-return]
+        return self.body(x)
 
 
 class SkipExcitation(nn.Module):
@@ -177,7 +177,7 @@ class Decoder(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)  # type: ignore[no-any-return]
+        return self.body(x)
 
 
 class Discriminator(nn.Module):

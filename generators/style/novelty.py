@@ -91,7 +91,9 @@ def build_index(layout: StyleLayout) -> TrainingIndex:
 
 def _index(files: tuple[str, ...], labs: np.ndarray, bits: np.ndarray) -> TrainingIndex:
     typical = _typical_gap(labs, bits)
-    return TrainingIndex(files, labs, bits, max(MIN_THRESHOLD, MEMORISED_FRACTION * typical), typical)
+    return TrainingIndex(
+        files, labs, bits, max(MIN_THRESHOLD, MEMORISED_FRACTION * typical), typical
+    )
 
 
 def _typical_gap(labs: np.ndarray, bits: np.ndarray) -> float:

@@ -133,7 +133,9 @@ def step_seed(seed: int, step: int, rank: int) -> int:
     return int(np.random.SeedSequence([seed, step, rank]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def batch_indices(count: int, batch: int, *, world: int, rank: int, seed: int, step: int) -> list[int]:
+def batch_indices(
+    count: int, batch: int, *, world: int, rank: int, seed: int, step: int
+) -> list[int]:
     """Which images process `rank` trains on at `step` (0-based).
 
     The collection is walked in epochs, each a fresh permutation drawn from (seed, epoch);
@@ -239,8 +241,8 @@ def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> N
     with torch.no_grad():
         for mine, theirs in zip(ema.parameters(), model.parameters(), strict=True):
             mine.lerp_(theirs.detach().to(mine.dtype), 1 - decay)
-        for mine, theirs in zip(ema.buffers(), model.buffers(), strict=True):
-            mine.copy_(theirs)
+        for kept, live in zip(ema.buffers(), model.buffers(), strict=True):
+            kept.copy_(live)
 
 
 def train_gan(
@@ -460,4 +462,3 @@ def options_from_checkpoint(checkpoint: Checkpoint, **overrides: Any) -> TrainOp
         "augment": state["augment"],
     }
     return TrainOptions(**{**fields, **overrides})
-

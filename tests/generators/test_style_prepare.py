@@ -80,9 +80,7 @@ def test_a_missing_or_empty_folder_says_what_it_found(
     assert not (styles / "blobs").exists()
 
 
-def test_a_folder_with_no_usable_image_counts_what_it_skipped(
-    tmp_path: Path, styles: Path
-) -> None:
+def test_a_folder_with_no_usable_image_counts_what_it_skipped(tmp_path: Path, styles: Path) -> None:
     source = tmp_path / "curated"
     make_collection(source, 2, size=20)
     (source / "bad.png").write_bytes(b"garbage")

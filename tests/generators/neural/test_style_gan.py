@@ -188,9 +188,9 @@ def test_two_processes_through_accelerate_write_the_same_checkpoint_format(
         p.name for p in saved_one.path.iterdir()
     )
     for name in WEIGHT_FILES:
-        assert load_weights(saved_two.path / name).keys() == load_weights(
-            saved_one.path / name
-        ).keys()
+        assert (
+            load_weights(saved_two.path / name).keys() == load_weights(saved_one.path / name).keys()
+        )
     assert len(sample(saved_two, 2, seed=0)) == 2
 
 
