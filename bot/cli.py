@@ -527,6 +527,10 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
         for choice in resolve_engines(settings).values():
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
+        from bot.style_cli import style_lines
+
+        for line in style_lines(settings.data_dir / "styles"):
+            print(f"style  {line}")
         return EXIT_OK
     wanted = [settings.poem_model, settings.image_model]
     tiny_vae = settings.tiny_vae.strip()

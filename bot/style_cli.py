@@ -305,15 +305,13 @@ def _inspect(args: argparse.Namespace, styles_dir: Path) -> int:
     return EXIT_OK
 
 
-def _list(styles_dir: Path) -> int:
+def style_lines(styles_dir: Path) -> list[str]:
+    """One line per style: its images, resolution, steps trained and last checkpoint."""
     from generators.style.checkpoint import latest_checkpoint
     from generators.style.layout import list_styles
 
-    styles = list_styles(styles_dir)
-    if not styles:
-        print(f"No styles yet in {styles_dir}: run `kavi style prepare NAME --from FOLDER`.")
-        return EXIT_OK
-    for layout in styles:
+    lines = []
+    for layout in list_styles(styles_dir):
         manifest = layout.read_manifest()
         found = latest_checkpoint(layout.checkpoints)
         trained = (
@@ -322,8 +320,17 @@ def _list(styles_dir: Path) -> int:
             if found
             else "not trained"
         )
-        print(
+        lines.append(
             f"{layout.name:<20} {len(manifest['images']):>6} images at "
             f"{manifest['resolution']} px  {trained}"
         )
+    return lines
+
+
+def _list(styles_dir: Path) -> int:
+    lines = style_lines(styles_dir)
+    if not lines:
+        print(f"No styles yet in {styles_dir}: run `kavi style prepare NAME --from FOLDER`.")
+    for line in lines:
+        print(line)
     return EXIT_OK

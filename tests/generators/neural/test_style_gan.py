@@ -134,10 +134,11 @@ TRAIN_ARGS = ["--width", "4", "--latent", "8", "--batch-size", "4", "--device", 
 def test_kill_9_then_resume_continues_exactly_from_the_last_checkpoint(tmp_path: Path) -> None:
     killed = tiny_style(tmp_path, "killed")
     argv = [sys.executable, "-m", "bot", "style", "train", "killed", "--steps", "100000"]
-    argv += ["--checkpoint-every", "2", "--sample-every", "1000", *TRAIN_ARGS]
+    # No checkpoint is due before step 1000: the one found after Ctrl-C is the one it saved.
+    argv += ["--checkpoint-every", "1000", "--sample-every", "1", *TRAIN_ARGS]
     process = WatchedProcess(argv, env=style_env(tmp_path), cwd=tmp_path)
     try:
-        process.wait_for_line("checkpoint saved at step 2")
+        process.wait_for_line("samples at step 1")
         process.send_signal(signal.SIGKILL)
     finally:
         output = process.wait()
@@ -159,6 +160,23 @@ def test_kill_9_then_resume_continues_exactly_from_the_last_checkpoint(tmp_path:
     straight = tiny_style(tmp_path, "straight")
     train_gan(straight, options_from_checkpoint(saved, steps=resume_at + 2, device="cpu"))
     assert_same_weights(straight, killed)
+
+
+def test_ctrl_c_saves_the_step_it_reached_and_stops(tmp_path: Path) -> None:
+    layout = tiny_style(tmp_path, "stopped")
+    argv = [sys.executable, "-m", "bot", "style", "train", "stopped", "--steps", "100000"]
+    argv += ["--checkpoint-every", "2", "--sample-every", "1000", *TRAIN_ARGS]
+    process = WatchedProcess(argv, env=style_env(tmp_path), cwd=tmp_path)
+    try:
+        process.wait_for_line("checkpoint saved at step 2")
+        process.send_signal(signal.SIGINT)
+    finally:
+        output = process.wait()
+    assert process.returncode == 130, output
+    assert "run the same command to resume" in output and "interrupted: saving step" in output
+    saved = latest_checkpoint(layout.checkpoints)
+    stopped_at = int(output.split("stopped at step ", 1)[1].split()[0])
+    assert saved is not None and saved.step == stopped_at
 
 
 def test_two_processes_through_accelerate_write_the_same_checkpoint_format(
