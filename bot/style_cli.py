@@ -210,20 +210,13 @@ def _train(args: argparse.Namespace, styles_dir: Path) -> int:
         "precision": args.precision,
         "device": args.device,
     }
-    given = {
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "seed": args.seed,
-        "augment": args.augment,
-    }
-    given = {k: v for k, v in given.items() if v is not None}
-    arch_given = {
-        "resolution": args.resolution,
-        "gen_width": args.width,
-        "disc_width": args.width,
-        "latent": args.latent,
-    }
-    arch_given = {k: v for k, v in arch_given.items() if v is not None}
+    given = _given(batch_size=args.batch_size, lr=args.lr, seed=args.seed, augment=args.augment)
+    arch_given = _given(
+        resolution=args.resolution,
+        gen_width=args.width,
+        disc_width=args.width,
+        latent=args.latent,
+    )
     resume = None if args.fresh else latest_checkpoint(layout.checkpoints)
     try:
         if resume is not None:
@@ -251,6 +244,11 @@ def _train(args: argparse.Namespace, styles_dir: Path) -> int:
     print(f"style {args.name}: trained to step {result.step}; last checkpoint {where}")
     print(f"  samples: {layout.samples}  losses: {layout.loss_log} ({layout.loss_plot})")
     return EXIT_OK
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The options the command line set (the others stay the checkpoint's or the default)."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _option_fields(options: Any) -> dict[str, Any]:

@@ -131,18 +131,30 @@ def style_env(data_dir: Path) -> dict[str, str]:
 TRAIN_ARGS = ["--width", "4", "--latent", "8", "--batch-size", "4", "--device", "cpu"]
 
 
-def test_kill_9_then_resume_continues_exactly_from_the_last_checkpoint(tmp_path: Path) -> None:
-    killed = tiny_style(tmp_path, "killed")
-    argv = [sys.executable, "-m", "bot", "style", "train", "killed", "--steps", "100000"]
-    # No checkpoint is due before step 1000: the one found after Ctrl-C is the one it saved.
-    argv += ["--checkpoint-every", "1000", "--sample-every", "1", *TRAIN_ARGS]
-    process = WatchedProcess(argv, env=style_env(tmp_path), cwd=tmp_path)
+def train_until_signalled(
+    root: Path, style: str, *, every: list[str], wait_for: str, signum: int
+) -> tuple[int | None, str]:
+    """Run `kavi style train` in a child process; send `signum` once it prints `wait_for`."""
+    argv = [sys.executable, "-m", "bot", "style", "train", style, "--steps", "100000"]
+    process = WatchedProcess([*argv, *every, *TRAIN_ARGS], env=style_env(root), cwd=root)
     try:
-        process.wait_for_line("samples at step 1")
-        process.send_signal(signal.SIGKILL)
+        process.wait_for_line(wait_for)
+        process.send_signal(signum)
     finally:
         output = process.wait()
-    assert process.returncode == -signal.SIGKILL, output
+    return process.returncode, output
+
+
+def test_kill_9_then_resume_continues_exactly_from_the_last_checkpoint(tmp_path: Path) -> None:
+    killed = tiny_style(tmp_path, "killed")
+    code, output = train_until_signalled(
+        tmp_path,
+        "killed",
+        every=["--checkpoint-every", "2", "--sample-every", "1000"],
+        wait_for="checkpoint saved at step 2",
+        signum=signal.SIGKILL,
+    )
+    assert code == -signal.SIGKILL, output
     saved = latest_checkpoint(killed.checkpoints)
     assert saved is not None and 2 <= saved.step < 100000
     resume_at = saved.step
@@ -164,16 +176,15 @@ def test_kill_9_then_resume_continues_exactly_from_the_last_checkpoint(tmp_path:
 
 def test_ctrl_c_saves_the_step_it_reached_and_stops(tmp_path: Path) -> None:
     layout = tiny_style(tmp_path, "stopped")
-    argv = [sys.executable, "-m", "bot", "style", "train", "stopped", "--steps", "100000"]
     # No checkpoint is due before step 1000: the one found after Ctrl-C is the one it saved.
-    argv += ["--checkpoint-every", "1000", "--sample-every", "1", *TRAIN_ARGS]
-    process = WatchedProcess(argv, env=style_env(tmp_path), cwd=tmp_path)
-    try:
-        process.wait_for_line("samples at step 1")
-        process.send_signal(signal.SIGINT)
-    finally:
-        output = process.wait()
-    assert process.returncode == 130, output
+    code, output = train_until_signalled(
+        tmp_path,
+        "stopped",
+        every=["--checkpoint-every", "1000", "--sample-every", "1"],
+        wait_for="samples at step 1",
+        signum=signal.SIGINT,
+    )
+    assert code == 130, output
     assert "run the same command to resume" in output and "interrupted: saving step" in output
     saved = latest_checkpoint(layout.checkpoints)
     stopped_at = int(output.split("stopped at step ", 1)[1].split()[0])
@@ -222,21 +233,24 @@ def test_samples_repeat_for_a_seed(tmp_path: Path) -> None:
     assert first[0].size == (TINY.resolution, TINY.resolution)
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv("DATA_DIR", str(path))
-    monkeypatch.setenv("IMAGE_SIZE", "256")
-    return path
+def paint_with_style(root: Path, monkeypatch: pytest.MonkeyPatch, style: str) -> Path:
+    """Point the chain at DATA_DIR `root`/data with IMAGE_ENGINE=gan and STYLE_NAME=`style`."""
+    for name, value in {
+        "DATA_DIR": str(root / "data"),
+        "IMAGE_SIZE": "256",
+        "IMAGE_ENGINE": "gan",
+        "STYLE_NAME": style,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return root / "data"
 
 
 def test_the_chain_paints_with_a_trained_style(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    data_dir = paint_with_style(tmp_path, monkeypatch, "blobs")
     layout = tiny_style(data_dir, "blobs")
     checkpoint = untrained_checkpoint(layout)
-    monkeypatch.setenv("IMAGE_ENGINE", "gan")
-    monkeypatch.setenv("STYLE_NAME", "blobs")
     assert main(["--post-now", "--dry-run", "--seed", "3"]) == 0
     assert "image gan" in capsys.readouterr().out
     assert main(["show", "1"]) == 0
@@ -250,9 +264,7 @@ def test_the_chain_paints_with_a_trained_style(
         assert image.size == (256, 256)
 
 
-def test_the_painter_redraws_a_sample_that_copies_a_training_image(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_painter_redraws_a_sample_that_copies_a_training_image(tmp_path: Path) -> None:
     from generators.image.gan import GanPainter, GanPainterOptions
     from generators.poem.grammar import GrammarPoemWriter
     from generators.style.prepare import prepare_style
@@ -260,6 +272,7 @@ def test_the_painter_redraws_a_sample_that_copies_a_training_image(
     # A collection of the generator's own samples, among them those of seeds 0 and 1:
     # painting seed 0 gives a training image, and so does seed 1, so the painter must move
     # on to seed 2 (which is not in the collection).
+    data_dir = tmp_path / "data"
     scratch = tiny_style(data_dir / "scratch", "scratch")
     checkpoint = untrained_checkpoint(scratch)
     curated = data_dir / "own-samples"
@@ -274,11 +287,9 @@ def test_the_painter_redraws_a_sample_that_copies_a_training_image(
 
 
 def test_the_chain_refuses_a_style_that_is_not_trained(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tiny_style(data_dir, "blobs")
-    monkeypatch.setenv("IMAGE_ENGINE", "gan")
-    monkeypatch.setenv("STYLE_NAME", "blobs")
+    tiny_style(paint_with_style(tmp_path, monkeypatch, "blobs"), "blobs")
     assert main(["--post-now", "--dry-run"]) == 2
     assert "STYLE_NAME: style 'blobs' has no trained checkpoint; run `kavi style train blobs`" in (
         capsys.readouterr().err
