@@ -119,6 +119,7 @@ class NoveltyReport:
     typical: float
     page: Path
     summary: Path
+    sheet: Path
 
     @property
     def flagged(self) -> int:
@@ -146,8 +147,15 @@ def inspect_samples(
         with atomic_path(out / "samples" / f"{number:03d}.png") as temp:
             image.save(temp, format="PNG")
     report = NoveltyReport(
-        found, index.threshold, index.typical, out / "index.html", out / "novelty.json"
+        found,
+        index.threshold,
+        index.typical,
+        out / "index.html",
+        out / "novelty.json",
+        out / "sheet.png",
     )
+    with atomic_path(report.sheet) as temp:
+        _sheet(layout, samples, found).save(temp, format="PNG")
     write_json_atomic(
         report.summary,
         {
@@ -172,6 +180,25 @@ def inspect_samples(
     with atomic_path(report.page) as temp:
         temp.write_text(_page(layout, report, out, checkpoint), encoding="utf-8")
     return report
+
+
+def _sheet(layout: StyleLayout, samples: list[Image], found: tuple[SampleNovelty, ...]) -> Image:
+    """One row per sample: the sample, then its neighbours; a memorised sample framed in red."""
+    from PIL import Image as PILImage
+    from PIL import ImageOps
+
+    from generators.style.sample import grid
+
+    side = max(samples[0].size)
+    tiles = []
+    for image, novelty in zip(samples, found, strict=True):
+        frame = (220, 30, 30) if novelty.memorised else (255, 255, 255)
+        tiles.append(ImageOps.expand(image.convert("RGB").resize((side, side)), 3, frame))
+        for neighbour in novelty.neighbours:
+            with PILImage.open(layout.root / neighbour.file) as opened:
+                tile = opened.convert("RGB").resize((side, side), PILImage.Resampling.BOX)
+            tiles.append(ImageOps.expand(tile, 3, (255, 255, 255)))
+    return grid(tiles, columns=1 + len(found[0].neighbours))
 
 
 def _page(layout: StyleLayout, report: NoveltyReport, out: Path, checkpoint: str) -> str:
@@ -200,6 +227,8 @@ tr.flag {{ background: #fdd; }}
 <h1>Novelty of style {esc(layout.name)}</h1>
 <p>Checkpoint: {esc(checkpoint or "unknown")}. Each sample beside its {NEIGHBOURS} nearest
 training images (descriptor: 16&times;16 LAB thumbnail plus a 64-bit difference hash).</p>
+<p><img src="sheet.png" alt="every sample and its neighbours in one picture"
+ style="width:auto;height:auto"></p>
 <p>Typical gap between training images: {report.typical:.4f}. A sample nearer than
 {report.threshold:.4f} to a training image is flagged as memorised.
 Flagged: {report.flagged} of {len(report.samples)}. Novelty score (median nearest distance

@@ -42,6 +42,11 @@ def test_a_training_image_is_flagged_and_a_new_one_is_not(layout: StyleLayout) -
     summary = json.loads(report.summary.read_text())
     assert summary["flagged"] == 2 and summary["samples"][0]["neighbours"][0]["distance"] == 0.0
     assert (report.page.parent / "samples" / "002.png").is_file()
+    with Image.open(report.sheet) as sheet:
+        # Three rows of a sample and its three neighbours, the copies framed in red.
+        assert sheet.size == (2 + 4 * (38 + 2), 2 + 3 * (38 + 2))
+        assert sheet.getpixel((3, 3)) == (220, 30, 30)
+        assert sheet.getpixel((3, 2 + 2 * 40 + 1)) == (255, 255, 255)
 
 
 def test_the_index_is_cached_and_rebuilt_when_the_dataset_changes(
