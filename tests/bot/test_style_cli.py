@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from bot.cli import main
-from tests.generators.style_collections import make_collection
+from tests.generators.style_collections import make_collection, one_torch_thread  # noqa: F401
 
 
 @pytest.fixture
@@ -56,10 +56,10 @@ def test_commands_on_a_style_that_is_not_ready_exit_2(
     assert "prepared at 16 px, below the training resolution 32" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 def test_prepare_train_sample_inspect_list(
     tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("torch")
     pytest.importorskip("accelerate")
     make_collection(tmp_path / "curated", 8, size=32)
     (tmp_path / "curated" / "broken.png").write_bytes(b"nope")

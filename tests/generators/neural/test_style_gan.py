@@ -32,7 +32,10 @@ from tests.generators.neural.style_fixtures import (  # noqa: E402
     tiny_style,
     untrained_checkpoint,
 )
+from tests.generators.style_collections import ONE_THREAD_ENV, one_torch_thread  # noqa: E402, F401
 from tests.processes import REPO, WatchedProcess  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 WEIGHT_FILES = ("generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors")
 
@@ -125,7 +128,7 @@ def test_resuming_with_other_settings_is_refused(tmp_path: Path) -> None:
 
 def style_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAVI_", "ACCELERATE_"))}
-    return {**env, "DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
+    return {**env, **ONE_THREAD_ENV, "DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
 
 
 TRAIN_ARGS = ["--width", "4", "--latent", "8", "--batch-size", "4", "--device", "cpu"]
