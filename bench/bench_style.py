@@ -1,7 +1,7 @@
 """Benchmark the style GAN on this machine: training steps/s and images/s per resolution, the
 process's peak memory, and the time to sample one image at a larger resolution.
 
-Usage: python bench/bench_style.py --resolutions 64 128 --width 32 --batch 8 --steps 6
+Usage: python bench/bench_style.py --resolutions 64 128 --width 32 --batch 8 --steps 6 [--threads 1]
        (prints JSON; trains on a small collection of Kavi's own ink paintings, made here)
 """
 
@@ -117,7 +117,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--sample-resolution", type=int, default=256)
+    parser.add_argument(
+        "--threads", type=int, help="torch CPU threads (default: torch's; 1 can be much faster)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as folder:
         training = [
             time_training(

@@ -317,7 +317,12 @@ def train_gan(
         if resume is not None:
             reporter.message(f"resuming from step {start} ({resume.path})")
         _trim_log(layout.loss_log, start)
-        reporter.start(first_step=start, total=options.steps)
+        if start >= options.steps:
+            reporter.message(
+                f"already trained to step {start}; ask for more steps (--steps) to go on"
+            )
+        else:
+            reporter.start(first_step=start, total=options.steps)
 
     def checkpoint(step: int) -> None:
         if not main:

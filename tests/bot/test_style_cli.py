@@ -80,6 +80,8 @@ def test_prepare_train_sample_inspect_list(
     assert main(["style", "train", "blobs", "--steps", "4", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "resuming from step 2" in out and "trained to step 4" in out
+    assert main(["style", "train", "blobs", "--steps", "3", "--device", "cpu"]) == 0
+    assert "already trained to step 4; ask for more steps" in capsys.readouterr().out
 
     assert main(["style", "sample", "blobs", "-n", "4", "--seed", "1"]) == 0
     grid_path = Path(capsys.readouterr().out.rsplit(": ", 1)[1].strip())
