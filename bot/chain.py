@@ -68,7 +68,11 @@ _OPTION_SETTINGS: dict[str, str] = {
     "fallback": "poem_fallback",
     "lettering": "lettering",
     "resolution": "image_render_size",
+    "style": "style_name",
 }
+# Engines whose model is not the stage's model setting: the gan painter's "model" is the
+# trained style's folder (DATA_DIR/styles/STYLE_NAME).
+_ENGINE_MODEL_SETTINGS: dict[str, str] = {"gan": "style_model"}
 _ENGINE_SETTINGS: dict[Stage, str] = {
     "poem": "poem_engine",
     "image": "image_engine",
@@ -93,6 +97,10 @@ def configured_model(stage: Stage, settings: Settings) -> tuple[str, str]:
     return pick_auto_model(auto_models(kind, gpu_memory_gib(settings.torch_device)), kind=kind)
 
 
+def _model_setting(spec: EngineSpec) -> str:
+    return _ENGINE_MODEL_SETTINGS.get(spec.name, _MODEL_SETTINGS[spec.stage])
+
+
 def missing_neural_packages() -> list[str]:
     return [name for name in NEURAL_PACKAGES if importlib.util.find_spec(name) is None]
 
@@ -109,6 +117,8 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
                     f"{_ENGINE_SETTINGS[stage].upper()}={requested} needs the "
                     f"neural extra ({', '.join(missing)} missing): pip install 'kavi[neural]'"
                 )
+        if spec.name in _ENGINE_MODEL_SETTINGS:
+            model, picked = getattr(settings, _model_setting(spec)), ""
         reason = f"chosen in settings; {picked}" if picked and spec.neural else "chosen in settings"
         return EngineChoice(stage, spec.name, model if spec.neural else None, spec.neural, reason)
     offline = _offline_engine(stage, settings)
@@ -119,13 +129,18 @@ def resolve_engine(stage: Stage, settings: Settings) -> EngineChoice:
         if missing:
             reason = f"the neural extra is not installed ({', '.join(missing)} missing)"
             break
-        available, why = spec.weights_available(model) if spec.weights_available else (False, "")
+        own_model = spec.name in _ENGINE_MODEL_SETTINGS
+        spec_model = getattr(settings, _model_setting(spec)) if own_model else model
+        if own_model and not spec_model:
+            continue  # not configured (no STYLE_NAME): `auto` has nothing to weigh
+        available, why = (
+            spec.weights_available(spec_model) if spec.weights_available else (False, "")
+        )
         # `why` already names the model or its folder.
         if available:
-            return EngineChoice(
-                stage, spec.name, model, True, f"auto: {why}" + (f" ({picked})" if picked else "")
-            )
-        reason = why or f"no weights for {model}"
+            note = f" ({picked})" if picked and not own_model else ""
+            return EngineChoice(stage, spec.name, spec_model, True, f"auto: {why}{note}")
+        reason = why or f"no weights for {spec_model}"
     return EngineChoice(stage, offline.name, None, False, f"auto: offline engine, because {reason}")
 
 
@@ -150,7 +165,7 @@ def engine_options(spec: EngineSpec, settings: Settings, *, model: str | None = 
 
     `model`, when given, is the model the stage resolved (`POEM_MODEL=auto` picked it).
     """
-    sources = {**_OPTION_SETTINGS, "model": _MODEL_SETTINGS[spec.stage]}
+    sources = {**_OPTION_SETTINGS, "model": _model_setting(spec)}
     wanted = [f.name for f in dataclasses.fields(spec.options) if f.name in sources]
     values = {name: getattr(settings, sources[name]) for name in wanted}
     if model is not None and "model" in values:

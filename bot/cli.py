@@ -17,6 +17,7 @@ from bot.publishers.registry import (
     RegisteredNames,
     enable_hint,
 )
+from bot.style_cli import add_style_parser
 from core.errors import ConfigError, KaviError
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ EPILOG = """examples:
   python -m bot status                        next run, last run, posts failed or unknown
   python -m bot retry 3 --platform twitter    re-publish artwork 3's failed post to X
   python -m bot web                           the gallery at http://127.0.0.1:8080
+  python -m bot style prepare masks --from ~/curated/masks   teach Kavi a style (see style -h)
 """
 
 
@@ -126,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     models_commands.add_parser("list", help="which engine each stage will use, and why")
     models_commands.add_parser("pull", help="download the configured models (needs network)")
+    add_style_parser(commands)
     return parser
 
 
@@ -243,6 +246,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         get_mood(args.mood)
     if args.command == "models":
         return _models(args, settings)
+    if args.command == "style":
+        from bot.style_cli import run_style
+
+        return run_style(args, settings)
     if args.command == "serve":
         from bot.chain import check_runtime, resolve_engines
         from bot.scheduler import serve
@@ -608,6 +615,10 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
         for choice in resolve_engines(settings).values():
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
+        from bot.style_cli import style_lines
+
+        for line in style_lines(settings.data_dir / "styles"):
+            print(f"style  {line}")
         return EXIT_OK
     # `auto`: the models picked for this host (its GPU and memory).
     image_model = configured_model("image", settings)[0]

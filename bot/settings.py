@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     image_render_size: int | None = Field(default=None, ge=256, le=2048)
     moods: Annotated[list[str], NoDecode] = Field(default_factory=list)
     style_dir: Path | None = None
+    # A style trained with `kavi style train NAME`, painted by IMAGE_ENGINE=gan.
+    style_name: str = ""
 
     publishers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The built-in publishers' variables (bot/publishers/registry.py), typed here for their
@@ -276,6 +278,13 @@ class Settings(BaseSettings):
             raise ValueError(f"{str(value)!r} is not a folder")
         return value
 
+    @field_validator("style_name")
+    @classmethod
+    def _style_name(cls, value: str) -> str:
+        from generators.style.layout import check_style_name
+
+        return check_style_name(value.strip()) if value.strip() else ""
+
     @field_validator("data_dir")
     @classmethod
     def _data_dir_writable(cls, value: Path) -> Path:
@@ -293,6 +302,11 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kavi.db'}"
+
+    @property
+    def style_model(self) -> str:
+        """The folder of the style STYLE_NAME names (what the gan painter loads), or ''."""
+        return str(self.data_dir / "styles" / self.style_name) if self.style_name else ""
 
     @property
     def enabled_moods(self) -> tuple[str, ...]:

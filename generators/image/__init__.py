@@ -6,6 +6,7 @@ from functools import partial
 
 from generators.image.base import InkOptions
 from generators.image.diffusion import DiffusionPainterOptions
+from generators.image.gan import GanPainterOptions, style_weights_available
 from generators.models import weights_on_disk
 from generators.registry import EngineSpec, register
 
@@ -35,5 +36,15 @@ register(
         DiffusionPainterOptions,
         partial(weights_on_disk, kind="diffusion"),
         "diffusers text-to-image (SD-Turbo class)",
+    )
+)
+register(
+    EngineSpec(
+        "image",
+        "gan",
+        "generators.image.gan:GanPainter",
+        GanPainterOptions,
+        style_weights_available,
+        "a GAN Kavi trained on a curated collection (`kavi style train`; STYLE_NAME)",
     )
 )

@@ -1,0 +1,334 @@
+"""`kavi style …`: prepare a curated collection, train a GAN on it, sample, inspect, list.
+
+Thin: parse, call generators.style, print. Everything heavy (numpy, Pillow, torch,
+accelerate, rich) is imported inside the command that runs, so `kavi --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+EXIT_OK, EXIT_INTERRUPTED = 0, 130
+RESOLUTIONS = (16, 32, 64, 128, 256, 512, 1024)
+BACKENDS = ("gan",)
+
+
+def add_style_parser(commands: Any) -> None:
+    """Add `style` and its actions to the top-level subparsers."""
+    style = commands.add_parser(
+        "style", help="teach Kavi a style from a curated folder: prepare, train, sample, inspect"
+    )
+    actions = style.add_subparsers(dest="style_command", metavar="ACTION", required=True)
+
+    prepare = actions.add_parser("prepare", help="clean a folder of images into a style dataset")
+    prepare.add_argument("name", help="style name (lower-case letters, digits, - and _)")
+    prepare.add_argument(
+        "--from", dest="source", required=True, type=Path, help="folder of curated images"
+    )
+    prepare.add_argument(
+        "--resolution",
+        type=int,
+        choices=RESOLUTIONS,
+        default=256,
+        metavar="PX",
+        help="square side of the dataset images: 64-1024 (16, 32 for quick trials; default 256)",
+    )
+    prepare.add_argument(
+        "--fit",
+        choices=("crop", "pad"),
+        default="crop",
+        help="make images square by centre crop (default) or by padding with the border colour",
+    )
+    prepare.add_argument(
+        "--replace", action="store_true", help="replace an existing style (and its training)"
+    )
+
+    train = actions.add_parser(
+        "train", help="train the style (resumes from its last checkpoint; Ctrl-C saves and stops)"
+    )
+    train.add_argument("name", help="a prepared style")
+    train.add_argument("--backend", choices=BACKENDS, default="gan", help="what to train (gan)")
+    train.add_argument("--steps", type=int, default=10_000, help="train up to this step (10000)")
+    train.add_argument(
+        "--resolution", type=int, choices=RESOLUTIONS, metavar="PX", help="default: the dataset's"
+    )
+    train.add_argument("--batch-size", type=int, help="images per step per process (default 8)")
+    train.add_argument("--width", type=int, help="network base width (default 64)")
+    train.add_argument("--latent", type=int, help="latent vector size (default 256)")
+    train.add_argument("--lr", type=float, help="Adam learning rate (default 0.0002)")
+    train.add_argument("--seed", type=int, help="run seed: data order, latents (default 0)")
+    train.add_argument(
+        "--augment", help="comma list of color, translation, cutout, or none (default all three)"
+    )
+    train.add_argument("--checkpoint-every", type=int, default=500, help="steps (default 500)")
+    train.add_argument("--sample-every", type=int, default=500, help="steps (default 500)")
+    train.add_argument(
+        "--precision",
+        choices=("auto", "no", "fp16", "bf16"),
+        default="auto",
+        help="mixed precision (auto: bf16/fp16 on a GPU, full on CPU)",
+    )
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    train.add_argument(
+        "--fresh", action="store_true", help="delete the style's checkpoints and start over"
+    )
+
+    sample = actions.add_parser("sample", help="a grid of images from the trained style")
+    sample.add_argument("name", help="a trained style")
+    sample.add_argument("-n", "--count", type=int, default=16, help="how many images (16)")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the latents (0)")
+    sample.add_argument("--out", type=Path, help="PNG to write (default: in the style folder)")
+
+    inspect = actions.add_parser(
+        "inspect", help="nearest training images of each sample: a novelty page"
+    )
+    inspect.add_argument("name", help="a trained style")
+    inspect.add_argument("-n", "--count", type=int, default=16, help="how many samples (16)")
+    inspect.add_argument("--seed", type=int, default=0, help="seed of the latents (0)")
+
+    actions.add_parser("list", help="styles, their images, steps trained and last checkpoint")
+
+
+def run_style(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one `kavi style` action; errors are raised for the CLI edge to report."""
+    styles_dir = settings.data_dir / "styles"
+    action = args.style_command
+    if action == "prepare":
+        return _prepare(args, styles_dir)
+    if action == "train":
+        return _train(args, styles_dir)
+    if action == "sample":
+        return _sample(args, styles_dir)
+    if action == "inspect":
+        return _inspect(args, styles_dir)
+    return _list(styles_dir)
+
+
+def _positive(name: str, value: int | None) -> None:
+    from core.errors import ConfigError
+
+    if value is not None and value < 1:
+        raise ConfigError(f"--{name} must be 1 or more, got {value}")
+
+
+def _prepare(args: argparse.Namespace, styles_dir: Path) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from generators.style.prepare import prepare_style
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"preparing {args.name}", total=None)
+        report = prepare_style(
+            args.source,
+            styles_dir,
+            args.name,
+            resolution=args.resolution,
+            fit=args.fit,
+            replace=args.replace,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    print(
+        f"style {args.name}: {report.kept} image(s) at {args.resolution} px in {report.layout.root}"
+    )
+    for label, items in (
+        ("unreadable", report.unreadable),
+        ("too small", report.too_small),
+        ("near duplicates", report.duplicates),
+    ):
+        if items:
+            print(f"  skipped {len(items)} {label}:")
+            for item in items:
+                print(f"    {item.file}: {item.reason}")
+    print(f"  manifest: {report.layout.manifest}")
+    return EXIT_OK
+
+
+class _RichReporter:
+    """A progress bar with ETA and the latest losses; messages printed above it."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            "{task.fields[losses]}",
+        )
+        self.task: Any = None
+
+    def start(self, *, first_step: int, total: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("training", total=total, completed=first_step, losses="")
+
+    def step(self, step: int, losses: dict[str, float]) -> None:
+        text = f"D {losses['loss_d']:.3f} G {losses['loss_g']:.3f} rec {losses['loss_recon']:.3f}"
+        self.progress.update(self.task, completed=step, losses=text)
+
+    def message(self, text: str) -> None:
+        self.progress.console.print(text, highlight=False)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def _train(args: argparse.Namespace, styles_dir: Path) -> int:
+    import sys
+
+    from generators.style.checkpoint import latest_checkpoint
+    from generators.style.layout import StyleError, StyleLayout
+    from generators.style.model import GanArchitecture
+    from generators.style.train import TrainOptions, options_from_checkpoint, train_gan
+
+    for name in ("steps", "batch_size", "width", "latent", "checkpoint_every", "sample_every"):
+        _positive(name.replace("_", "-"), getattr(args, name))
+    layout = StyleLayout.of(styles_dir, args.name)
+    manifest = layout.read_manifest()
+    schedule = {
+        "steps": args.steps,
+        "checkpoint_every": args.checkpoint_every,
+        "sample_every": args.sample_every,
+        "precision": args.precision,
+        "device": args.device,
+    }
+    given = _given(batch_size=args.batch_size, lr=args.lr, seed=args.seed, augment=args.augment)
+    arch_given = _given(
+        resolution=args.resolution,
+        gen_width=args.width,
+        disc_width=args.width,
+        latent=args.latent,
+    )
+    resume = None if args.fresh else latest_checkpoint(layout.checkpoints)
+    try:
+        if resume is not None:
+            # Unset options come from the checkpoint, so a plain `train NAME` resumes.
+            saved = options_from_checkpoint(resume, **schedule)
+            arch = GanArchitecture(**{**saved.architecture.as_dict(), **arch_given})
+            options = TrainOptions(
+                **{**_option_fields(saved), **given, "architecture": arch, **schedule}
+            )
+        else:
+            arch = GanArchitecture(**{"resolution": manifest["resolution"], **arch_given})
+            options = TrainOptions(architecture=arch, **given, **schedule)
+    except ValueError as exc:
+        raise StyleError(f"cannot train style {args.name!r}: {exc}") from None
+    # A bar on a terminal, plain lines in a log; under `accelerate launch` only the main
+    # process reports, and only it prints the outcome.
+    reporter = _RichReporter() if sys.stdout.isatty() else None
+    result = train_gan(layout, options, reporter=reporter, fresh=args.fresh)
+    if not result.main_process:
+        return EXIT_OK
+    where = result.checkpoint.path if result.checkpoint else "no checkpoint"
+    if result.interrupted:
+        print(f"stopped at step {result.step} ({where}); run the same command to resume")
+        return EXIT_INTERRUPTED
+    print(f"style {args.name}: trained to step {result.step}; last checkpoint {where}")
+    print(f"  samples: {layout.samples}  losses: {layout.loss_log} ({layout.loss_plot})")
+    return EXIT_OK
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The options the command line set (the others stay the checkpoint's or the default)."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _option_fields(options: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+
+
+def _trained(styles_dir: Path, name: str) -> tuple[Any, Any]:
+    from generators.style.checkpoint import require_checkpoint
+    from generators.style.layout import StyleLayout
+
+    layout = StyleLayout.of(styles_dir, name)
+    layout.read_manifest()
+    return layout, require_checkpoint(layout.checkpoints, name)
+
+
+def _sample(args: argparse.Namespace, styles_dir: Path) -> int:
+    from generators.style.layout import atomic_path
+    from generators.style.sample import grid, sample
+
+    _positive("count", args.count)
+    layout, checkpoint = _trained(styles_dir, args.name)
+    images = sample(checkpoint, args.count, seed=args.seed)
+    out = args.out or layout.gan / f"sample-step{checkpoint.step:08d}-seed{args.seed}.png"
+    with atomic_path(Path(out)) as temp:
+        grid(images).save(temp, format="PNG")
+    print(f"{len(images)} sample(s) of style {args.name} at step {checkpoint.step}: {out}")
+    return EXIT_OK
+
+
+def _inspect(args: argparse.Namespace, styles_dir: Path) -> int:
+    from generators.style.novelty import inspect_samples
+    from generators.style.sample import sample
+
+    _positive("count", args.count)
+    layout, checkpoint = _trained(styles_dir, args.name)
+    images = sample(checkpoint, args.count, seed=args.seed)
+    report = inspect_samples(
+        layout, images, checkpoint=f"{checkpoint.path.name} sha256:{checkpoint.sha256}"
+    )
+    print(
+        f"style {args.name}, step {checkpoint.step}: {len(images)} sample(s), "
+        f"{report.flagged} flagged as memorised; novelty score {report.score:.3f} "
+        f"(threshold {report.threshold:.4f}, typical gap {report.typical:.4f})"
+    )
+    for number, found in enumerate(report.samples):
+        near = ", ".join(f"{n.file} {n.distance:.4f}" for n in found.neighbours)
+        flag = "  MEMORISED" if found.memorised else ""
+        print(f"  sample {number:>3}: {near}{flag}")
+    print(f"  page: {report.page}")
+    return EXIT_OK
+
+
+def style_lines(styles_dir: Path) -> list[str]:
+    """One line per style: its images, resolution, steps trained and last checkpoint."""
+    from generators.style.checkpoint import latest_checkpoint
+    from generators.style.layout import list_styles
+
+    lines = []
+    for layout in list_styles(styles_dir):
+        manifest = layout.read_manifest()
+        found = latest_checkpoint(layout.checkpoints)
+        trained = (
+            f"trained to step {found.step}, last checkpoint {found.path} "
+            f"(sha256 {found.sha256[:12]})"
+            if found
+            else "not trained"
+        )
+        lines.append(
+            f"{layout.name:<20} {len(manifest['images']):>6} images at "
+            f"{manifest['resolution']} px  {trained}"
+        )
+    return lines
+
+
+def _list(styles_dir: Path) -> int:
+    lines = style_lines(styles_dir)
+    if not lines:
+        print(f"No styles yet in {styles_dir}: run `kavi style prepare NAME --from FOLDER`.")
+    for line in lines:
+        print(line)
+    return EXIT_OK
