@@ -86,6 +86,18 @@ def settle_interrupted_posts(db: Database) -> list[PostInfo]:
     return posts
 
 
+def post_key(artwork: Artwork, post: PostInfo, *, resend: bool = False) -> str:
+    """The idempotency key of one post row: the same for every attempt at sending it.
+
+    The image's hash keeps two databases posting to one account apart; a forced re-send of a
+    posted or unknown row gets a key of its own, since the user asked for a second post.
+    """
+    key = f"kavi-{(artwork.image_sha256 or 'artwork')[:16]}-{artwork.id}-{post.platform}-{post.id}"
+    if resend and post.state in (PostState.POSTED, PostState.UNKNOWN):
+        key += f"-resend-{post.attempts}"
+    return key
+
+
 @dataclass(frozen=True)
 class PublishOutcome:
     """Where one post stands after an attempt or a reconciliation, with one line for a person."""
@@ -175,6 +187,7 @@ class Publishing:
             draft = publisher.fit(artwork, self.store.absolute(artwork.image_path or ""))
         except Exception as exc:  # noqa: BLE001 - a post that cannot be prepared has failed
             return self._fail(post, f"could not prepare the {label} post: {exc}")
+        draft = replace(draft, post_key=post_key(artwork, post, resend=force))
 
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),

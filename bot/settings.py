@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     instagram_username: str | None = None
     instagram_password: SecretStr | None = None
     instagram_totp_secret: SecretStr | None = None
+    mastodon_api_base_url: str | None = None
+    mastodon_access_token: SecretStr | None = None
 
     hashtags: str = DEFAULT_HASHTAGS
     signature: str = "— Kavi, an AI poet-painter"

@@ -44,8 +44,22 @@ SECRETS = {
     "TWITTER_ACCESS_TOKEN_SECRET": "xtoken-Sekr1tAccessTokenSecret",
     "INSTAGRAM_PASSWORD": "ig-Sekr1t-Passw0rd",
     "INSTAGRAM_TOTP_SECRET": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "MASTODON_ACCESS_TOKEN": "mastodon-Sekr1tAccessToken-Zq9",
+    "BLUESKY_APP_PASSWORD": "bsky-sekr-1tap-pass",
+    "INSTAGRAM_GRAPH_ACCESS_TOKEN": "IGAAsekr1tLongLivedGraphToken",
 }
 INSTAGRAM_USERNAME = "kavi.poet"
+# The public (not secret) settings of the newer platforms.
+PUBLIC_VALUES = {
+    "mastodon": {"MASTODON_API_BASE_URL": "https://mastodon.example"},
+    "bluesky": {"BLUESKY_HANDLE": "kavi.bsky.social"},
+    "instagram_graph": {"PUBLIC_BASE_URL": "https://kavi.example"},
+}
+_SECRET_PREFIXES = {
+    "mastodon": "MASTODON_",
+    "bluesky": "BLUESKY_",
+    "instagram_graph": "INSTAGRAM_GRAPH_",
+}
 X_USER_ID = "1849900000000000001"
 X_USERNAME = "kavi_poet"
 
@@ -56,8 +70,18 @@ def publisher_env(*platforms: str) -> dict[str, str]:
     if "twitter" in platforms:
         env.update({k: v for k, v in SECRETS.items() if k.startswith("TWITTER_")})
     if "instagram" in platforms:
-        env.update({k: v for k, v in SECRETS.items() if k.startswith("INSTAGRAM_")})
+        env.update(
+            {
+                k: v
+                for k, v in SECRETS.items()
+                if k.startswith("INSTAGRAM_") and not k.startswith("INSTAGRAM_GRAPH_")
+            }
+        )
         env["INSTAGRAM_USERNAME"] = INSTAGRAM_USERNAME
+    for platform, prefix in _SECRET_PREFIXES.items():
+        if platform in platforms:
+            env.update({k: v for k, v in SECRETS.items() if k.startswith(prefix)})
+            env.update(PUBLIC_VALUES[platform])
     return env
 
 

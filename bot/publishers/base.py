@@ -26,6 +26,13 @@ class Draft:
     caption: str
     alt_text: str
     notes: tuple[str, ...] = ()
+    # Where the picture's subject is, for platforms that crop previews: (x, y) in -1..1,
+    # Mastodon's convention (origin at the centre, y up).
+    focus: tuple[float, float] | None = None
+    # Names the post row it is sent for (set by the publish state machine, not by `fit`):
+    # platforms that take an idempotency key derive it from this, so a request retried for
+    # the same row can never make a second post.
+    post_key: str = ""
 
     @property
     def media_type(self) -> str:
@@ -119,6 +126,56 @@ def _truncate(text: str, fits: Callable[[str], bool]) -> str:
         else:
             high = middle - 1
     return text[:low].rstrip() + ELLIPSIS
+
+
+def focus_point(artwork: Artwork, width: int, height: int) -> tuple[float, float] | None:
+    """The centre of the first subject the painter drew, as (x, y) in -1..1 with y up."""
+    drawn = artwork.scene.get("drawn")
+    if not isinstance(drawn, list) or not drawn or width <= 0 or height <= 0:
+        return None
+    box = drawn[0].get("box") if isinstance(drawn[0], dict) else None
+    if not isinstance(box, list) or len(box) != 4:
+        return None
+    # The box is in the painting's pixels; the artwork may have been resized since.
+    source_w, source_h = (artwork.width or width), (artwork.height or height)
+    left, top, right, bottom = (float(v) for v in box)
+    x = (left + right) / 2 / source_w * 2 - 1
+    y = 1 - (top + bottom) / 2 / source_h * 2
+    return round(min(max(x, -1.0), 1.0), 2), round(min(max(y, -1.0), 1.0), 2)
+
+
+def jpeg_within(data: bytes, limit: int) -> tuple[bytes, tuple[str, ...]]:
+    """An image's bytes as a JPEG of at most `limit` bytes; never fails on a large painting.
+
+    The best quality that fits is found by bisection (60 to 95); when even quality 60 is too
+    large the image is scaled down, a tenth at a time, and searched again.
+    """
+    import io
+
+    from PIL import Image
+
+    from storage.files import jpeg_bytes
+
+    with Image.open(io.BytesIO(data)) as opened:
+        image = opened.convert("RGB")
+    notes: list[str] = []
+    while True:
+        low, high, best = 60, 95, None
+        while low <= high:
+            quality = (low + high) // 2
+            encoded = jpeg_bytes(image, quality=quality)
+            if len(encoded) <= limit:
+                best, low = (encoded, quality), quality + 1
+            else:
+                high = quality - 1
+        if best is not None:
+            notes.append(f"JPEG at quality {best[1]}, {len(best[0])} bytes (limit {limit})")
+            return best[0], tuple(notes)
+        if min(image.size) <= 16:
+            raise ValueError(f"`limit` of {limit} bytes is too small for any image")
+        size = (max(16, int(image.width * 0.9)), max(16, int(image.height * 0.9)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+        notes = [f"scaled down to {size[0]}x{size[1]} to fit {limit} bytes"]
 
 
 def fit_alt_text(alt_text: str, limit: int) -> str:

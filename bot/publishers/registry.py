@@ -183,3 +183,22 @@ register_publisher(
         ),
     )
 )
+register_publisher(
+    PublisherSpec(
+        name="mastodon",
+        label="Mastodon",
+        description="Mastodon (Mastodon.py): media with alt text and focus point, then a status",
+        factory="bot.publishers.mastodon:MastodonPublisher",
+        settings=(
+            PublisherSetting(
+                "MASTODON_API_BASE_URL",
+                "the instance's address, e.g. https://mastodon.social",
+                secret=False,
+            ),
+            PublisherSetting(
+                "MASTODON_ACCESS_TOKEN",
+                "an access token with the write:media and write:statuses scopes",
+            ),
+        ),
+    )
+)

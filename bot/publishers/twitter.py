@@ -36,6 +36,7 @@ from bot.publishers.errors import (
     NotSent,
     PublishError,
     RateLimited,
+    never_connected,
 )
 from storage.files import jpeg_bytes
 
@@ -379,7 +380,7 @@ def _map_error(
             return MaybeSent("X did not answer in time while creating the post; it may be up")
         return NotSent(f"X did not answer in time: {exc}")
     if isinstance(exc, requests.ConnectionError):
-        if may_have_posted and not _never_connected(exc):
+        if may_have_posted and not never_connected(exc):
             return MaybeSent(f"the connection to X broke while creating the post: {exc}")
         return NotSent(f"could not reach X: {exc}")
     if isinstance(exc, requests.RequestException | errors.TweepyException):
@@ -387,13 +388,3 @@ def _map_error(
     if may_have_posted:
         return MaybeSent(f"unexpected {type(exc).__name__} while creating the post: {exc}")
     return PublishError(f"unexpected {type(exc).__name__} talking to X: {exc}")
-
-
-def _never_connected(exc: requests.ConnectionError) -> bool:
-    """True when the connection was refused or the host not found, so no byte left us."""
-    from urllib3.exceptions import MaxRetryError, NewConnectionError
-
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError)
