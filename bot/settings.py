@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     instagram_totp_secret: SecretStr | None = None
     mastodon_api_base_url: str | None = None
     mastodon_access_token: SecretStr | None = None
+    bluesky_handle: str | None = None
+    bluesky_app_password: SecretStr | None = None
 
     hashtags: str = DEFAULT_HASHTAGS
     signature: str = "— Kavi, an AI poet-painter"

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from PIL.Image import Image
+
     from core.artwork import Artwork
 
 ELLIPSIS = "\u2026"
@@ -148,34 +150,52 @@ def jpeg_within(data: bytes, limit: int) -> tuple[bytes, tuple[str, ...]]:
     """An image's bytes as a JPEG of at most `limit` bytes; never fails on a large painting.
 
     The best quality that fits is found by bisection (60 to 95); when even quality 60 is too
-    large the image is scaled down, a tenth at a time, and searched again.
+    large, the image is scaled down by the square root of how much too large it is (pixels
+    and bytes go roughly together), and searched again.
     """
     import io
+    import math
 
     from PIL import Image
-
-    from storage.files import jpeg_bytes
 
     with Image.open(io.BytesIO(data)) as opened:
         image = opened.convert("RGB")
     notes: list[str] = []
     while True:
         low, high, best = 60, 95, None
-        while low <= high:
-            quality = (low + high) // 2
-            encoded = jpeg_bytes(image, quality=quality)
-            if len(encoded) <= limit:
-                best, low = (encoded, quality), quality + 1
-            else:
-                high = quality - 1
+        smallest = _jpeg(image, low)
+        if len(smallest) <= limit:
+            while low <= high:
+                quality = (low + high) // 2
+                encoded = smallest if quality == 60 else _jpeg(image, quality)
+                if len(encoded) <= limit:
+                    best, low = (encoded, quality), quality + 1
+                else:
+                    high = quality - 1
         if best is not None:
             notes.append(f"JPEG at quality {best[1]}, {len(best[0])} bytes (limit {limit})")
             return best[0], tuple(notes)
         if min(image.size) <= 16:
             raise ValueError(f"`limit` of {limit} bytes is too small for any image")
-        size = (max(16, int(image.width * 0.9)), max(16, int(image.height * 0.9)))
+        scale = min(0.9, math.sqrt(limit / len(smallest)) * 0.95)
+        size = (max(16, int(image.width * scale)), max(16, int(image.height * scale)))
         image = image.resize(size, Image.Resampling.LANCZOS)
         notes = [f"scaled down to {size[0]}x{size[1]} to fit {limit} bytes"]
+
+
+def _jpeg(image: Image, quality: int) -> bytes:
+    import io
+
+    from storage.files import jpeg_bytes
+
+    try:
+        return jpeg_bytes(image, quality=quality)
+    except OSError:
+        # Pillow's optimising encoder needs the whole file in one buffer of width x height
+        # bytes, which a very busy picture can outgrow; the plain encoder streams.
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=quality, subsampling=0)
+        return buffer.getvalue()
 
 
 def fit_alt_text(alt_text: str, limit: int) -> str:

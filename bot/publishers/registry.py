@@ -202,3 +202,17 @@ register_publisher(
         ),
     )
 )
+register_publisher(
+    PublisherSpec(
+        name="bluesky",
+        label="Bluesky",
+        description="Bluesky (atproto): image within 1 MB with alt text and aspect ratio, tags",
+        factory="bot.publishers.bluesky:BlueskyPublisher",
+        settings=(
+            PublisherSetting(
+                "BLUESKY_HANDLE", "the account's handle, e.g. kavi.bsky.social", secret=False
+            ),
+            PublisherSetting("BLUESKY_APP_PASSWORD", "an app password (never the main one)"),
+        ),
+    )
+)
