@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     mastodon_access_token: SecretStr | None = None
     bluesky_handle: str | None = None
     bluesky_app_password: SecretStr | None = None
+    instagram_graph_access_token: SecretStr | None = None
+    # Where the gallery serves DATA_DIR's images, for platforms that fetch the image by URL.
+    public_base_url: str | None = None
 
     hashtags: str = DEFAULT_HASHTAGS
     signature: str = "— Kavi, an AI poet-painter"

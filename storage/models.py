@@ -105,6 +105,9 @@ class PostRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # A failed post that certainly never went out (outage, long rate limit): safe to send again.
     retryable: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What the publisher saved mid-send, e.g. Instagram's media container id: a retry resumes
+    # that container instead of making a second post. Cleared once posted.
+    checkpoint: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

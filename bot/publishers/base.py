@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -31,10 +31,16 @@ class Draft:
     # Where the picture's subject is, for platforms that crop previews: (x, y) in -1..1,
     # Mastodon's convention (origin at the centre, y up).
     focus: tuple[float, float] | None = None
+    # Where a platform that fetches the image itself (Instagram's Graph API) finds it.
+    source_url: str | None = None
     # Names the post row it is sent for (set by the publish state machine, not by `fit`):
     # platforms that take an idempotency key derive it from this, so a request retried for
     # the same row can never make a second post.
     post_key: str = ""
+    # What an earlier attempt for the same row saved with `save_checkpoint` (Instagram's media
+    # container), so a retry resumes it rather than making a second post.
+    checkpoint: str | None = None
+    save_checkpoint: Callable[[str], object] | None = field(default=None, compare=False, repr=False)
 
     @property
     def media_type(self) -> str:

@@ -216,3 +216,22 @@ register_publisher(
         ),
     )
 )
+register_publisher(
+    PublisherSpec(
+        name="instagram_graph",
+        label="Instagram (Graph API)",
+        description="Instagram's official content-publishing API, with a long-lived token",
+        factory="bot.publishers.instagram_graph:InstagramGraphPublisher",
+        settings=(
+            PublisherSetting(
+                "INSTAGRAM_GRAPH_ACCESS_TOKEN",
+                "a long-lived Instagram Login token of a Professional account",
+            ),
+            PublisherSetting(
+                "PUBLIC_BASE_URL",
+                "the gallery's public address; Instagram fetches <it>/images/<id>.png",
+                secret=False,
+            ),
+        ),
+    )
+)

@@ -28,7 +28,8 @@ def test_unknown_publisher_names_the_known_ones() -> None:
         get_publisher_spec("myspace")
     assert isinstance(info.value, ConfigError)
     assert str(info.value) == (
-        "unknown publisher 'myspace'; choose from: twitter, instagram, mastodon, bluesky"
+        "unknown publisher 'myspace'; choose from: twitter, instagram, mastodon, bluesky, "
+        "instagram_graph"
     )
 
 
@@ -52,7 +53,7 @@ def test_importing_the_registry_imports_no_publisher_module_or_sdk() -> None:
         "import sys, bot.publishers.registry\n"
         "names = ('bot.publishers.twitter', 'bot.publishers.instagram', 'tweepy', "
         "'instagrapi', 'requests', 'pydantic', 'bot.publishers.mastodon', 'mastodon', "
-        "'bot.publishers.bluesky', 'atproto')\n"
+        "'bot.publishers.bluesky', 'atproto', 'bot.publishers.instagram_graph')\n"
         "print('LOADED', [m for m in names if m in sys.modules])\n"
     )
     proc = run_python(code)
