@@ -42,6 +42,8 @@ MAX_ALT_TEXT = 2000  # what the Bluesky app lets a person write
 RECENT_POSTS = 30
 TIMEOUT = 60.0
 POST_URL = "https://bsky.app/profile/{handle}/post/{rkey}"
+# The httpx transport a publisher built from settings uses: None is httpx's own (the network).
+default_transport: httpx.BaseTransport | None = None
 
 
 def grapheme_count(text: str) -> int:
@@ -87,7 +89,7 @@ class BlueskyPublisher:
     ) -> None:
         self.settings = settings
         # The transport seam: every request the SDK makes goes through this httpx transport.
-        self.transport = transport
+        self.transport = transport or default_transport
         self.clock = clock
         self._client: Client | None = None
         self._did: str | None = None
