@@ -117,6 +117,22 @@ class PostRow(Base):
     artwork: Mapped[ArtworkRow] = relationship(back_populates="posts")
 
 
+class PostMetricsRow(Base):
+    """What a platform last said about one post: likes, reposts, replies and views."""
+
+    __tablename__ = "post_metrics"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    reposts: Mapped[int] = mapped_column(Integer, default=0)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    # Only where the platform gives them (free): None means not known, not zero.
+    views: Mapped[int | None] = mapped_column(Integer)
+
+
 class RunRow(Base):
     __tablename__ = "runs"
 

@@ -73,6 +73,7 @@ class FakeBluesky:
             "com.atproto.repo.uploadBlob": self._upload_blob,
             "com.atproto.repo.createRecord": self._create_record,
             "app.bsky.feed.getAuthorFeed": self._author_feed,
+            "app.bsky.feed.getPosts": self._get_posts,
         }
 
     @property
@@ -161,25 +162,29 @@ class FakeBluesky:
 
     def _author_feed(self, request: httpx.Request) -> httpx.Response:
         limit = int(request.url.params.get("limit", "50"))
-        author = {"did": DID, "handle": HANDLE, "displayName": "Kavi", "labels": []}
-        feed = [
-            {
-                "post": {
-                    "uri": post["uri"],
-                    "cid": post["cid"],
-                    "author": author,
-                    "record": post["record"],
-                    "replyCount": 0,
-                    "repostCount": 0,
-                    "likeCount": 0,
-                    "quoteCount": 0,
-                    "indexedAt": post["record"]["createdAt"],
-                    "labels": [],
-                }
-            }
-            for post in reversed(self.posts)
-        ]
+        feed = [{"post": _post_view(post)} for post in reversed(self.posts)]
         return _json(200, {"feed": feed[:limit]})
+
+    def _get_posts(self, request: httpx.Request) -> httpx.Response:
+        uris = request.url.params.get_list("uris")
+        return _json(200, {"posts": [_post_view(p) for p in self.posts if p["uri"] in uris]})
+
+
+def _post_view(post: dict[str, Any]) -> dict[str, Any]:
+    """app.bsky.feed.defs#postView, as the AppView shows a post (with its counts)."""
+    counts = post.get("counts", {})
+    return {
+        "uri": post["uri"],
+        "cid": post["cid"],
+        "author": {"did": DID, "handle": HANDLE, "displayName": "Kavi", "labels": []},
+        "record": post["record"],
+        "replyCount": counts.get("replies", 0),
+        "repostCount": counts.get("reposts", 0),
+        "likeCount": counts.get("likes", 0),
+        "quoteCount": counts.get("quotes", 0),
+        "indexedAt": post["record"]["createdAt"],
+        "labels": [],
+    }
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -189,7 +189,13 @@ class FakeInstagramGraph:
         media = next((m for m in self.media if m["id"] == object_id), None)
         if media is None:
             return _json(400, {"error": {"message": "Unsupported get request", "code": 100}})
-        return _json(200, {"permalink": media["permalink"], "id": object_id})
+        fields = {
+            "permalink": media["permalink"],
+            "like_count": media.get("like_count", 0),
+            "comments_count": media.get("comments_count", 0),
+        }
+        wanted = parse_qs(urlparse(request.url or "").query).get("fields", [""])[0].split(",")
+        return _json(200, {"id": object_id, **{k: v for k, v in fields.items() if k in wanted}})
 
 
 def dead_token_reply() -> tuple[int, Any]:

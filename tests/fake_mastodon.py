@@ -140,6 +140,7 @@ class FakeMastodon:
             ("POST", r"/api/v1/statuses$", "status", self._create),
             ("GET", r"/api/v1/accounts/verify_credentials$", "me", lambda _: _json(200, account())),
             ("GET", r"/api/v1/accounts/\d+/statuses", "account_statuses", self._timeline),
+            ("GET", r"/api/v1/statuses/(\d+)$", "status_get", self._status),
         ]
         for method, path, name, work in routes:
             mock.add_callback(
@@ -259,6 +260,13 @@ class FakeMastodon:
         self.statuses.append(status)
         if key:
             self.keys[key] = status_id
+        return _json(200, status)
+
+    def _status(self, request: requests.PreparedRequest) -> Any:
+        status_id = (request.url or "").rsplit("/", 1)[-1]
+        status = next((s for s in self.statuses if s["id"] == status_id), None)
+        if status is None:
+            return _json(404, {"error": "Record not found"})
         return _json(200, status)
 
     def _timeline(self, request: requests.PreparedRequest) -> Any:

@@ -24,6 +24,7 @@ from bot.publishers.base import (
     normalise_caption,
 )
 from bot.publishers.errors import AuthError, MaybeSent, NotSent, PublishError, RateLimited
+from storage.metrics import Figures
 
 if TYPE_CHECKING:
     import httpx
@@ -163,6 +164,21 @@ class BlueskyPublisher:
             if normalise_caption(getattr(record, "text", "") or "") == wanted:
                 return PostResult(remote_id=item.post.uri, url=self._url(item.post.uri))
         return None
+
+    def metrics(self, remote_id: str) -> Figures:
+        """The post's likes, reposts (quotes included) and replies, from the AppView."""
+        try:
+            posts = self._logged_in().get_posts([remote_id]).posts
+        except Exception as exc:  # noqa: BLE001 - mapped in one place
+            raise self._map_error(exc, may_have_posted=False, looking_up=True) from exc
+        if not posts:
+            raise PublishError(f"Bluesky no longer has the post {remote_id} (deleted?)")
+        post = posts[0]
+        return Figures(
+            likes=post.like_count or 0,
+            reposts=(post.repost_count or 0) + (post.quote_count or 0),
+            replies=post.reply_count or 0,
+        )
 
     def _url(self, uri: str) -> str:
         handle = self._handle()

@@ -31,6 +31,7 @@ from bot.publishers.errors import (
 )
 from bot.publishers.instagram import InstagramPublisher
 from storage.files import write_atomic
+from storage.metrics import Figures
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -159,6 +160,16 @@ class InstagramGraphPublisher:
             if normalise_caption(media.get("caption") or "") == wanted:
                 return PostResult(remote_id=str(media["id"]), url=media.get("permalink"))
         return None
+
+    def metrics(self, remote_id: str) -> Figures:
+        """The media's likes and comments (views need the insights permission: not read)."""
+        try:
+            media = self._get(remote_id, {"fields": "like_count,comments_count"})
+        except Exception as exc:  # noqa: BLE001 - mapped in one place
+            raise _map_error(exc, may_have_posted=False, looking_up=True) from exc
+        return Figures(
+            likes=int(media.get("like_count") or 0), replies=int(media.get("comments_count") or 0)
+        )
 
     # --- the steps -------------------------------------------------------------------------
 

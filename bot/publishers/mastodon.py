@@ -36,6 +36,7 @@ from bot.publishers.errors import (
     RateLimited,
     never_connected,
 )
+from storage.metrics import Figures
 
 if TYPE_CHECKING:
     from mastodon import Mastodon
@@ -205,6 +206,18 @@ class MastodonPublisher:
             if status_text(status.get("content") or "") == wanted:
                 return PostResult(remote_id=str(status["id"]), url=status.get("url"))
         return None
+
+    def metrics(self, remote_id: str) -> Figures:
+        """The status's favourites, boosts and replies (Mastodon shows no view counts)."""
+        try:
+            status = self.client.status(remote_id)
+        except Exception as exc:  # noqa: BLE001 - mapped in one place
+            raise self._map_error(exc, may_have_posted=False, looking_up=True) from exc
+        return Figures(
+            likes=int(status.get("favourites_count") or 0),
+            reposts=int(status.get("reblogs_count") or 0),
+            replies=int(status.get("replies_count") or 0),
+        )
 
     def limits(self) -> InstanceLimits:
         """The instance's limits, read once per process from its v2 instance API."""
