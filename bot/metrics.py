@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 # A post's figures settle within weeks; reading older ones only spends rate limit.
 READ_FOR = timedelta(days=30)
+# X bills each read under its pay-per-use pricing (READ_X_METRICS turns them on).
+PAID_READS = frozenset({"twitter"})
 
 
 @runtime_checkable
@@ -42,17 +44,21 @@ def read_metrics(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     redact: Callable[[str], str] = lambda text: text,
+    paid_reads: bool = False,
 ) -> MetricsRead:
     """Read the figures of every post from the last 30 days on the enabled platforms.
 
     One failing platform or post never stops the others: its error is logged and the next
-    day's read tries again.
+    day's read tries again. A platform that bills reads (X) is read only with `paid_reads`.
     """
     read = skipped = failed = 0
     for post in posts_to_measure(db, since=clock() - READ_FOR):
         publisher = publishers.get(post.platform)
-        # X's publisher reads no figures: they are billed per request under its pricing.
-        if publisher is None or not isinstance(publisher, MeasuredPublisher):
+        if (
+            publisher is None
+            or not isinstance(publisher, MeasuredPublisher)
+            or (post.platform in PAID_READS and not paid_reads)
+        ):
             skipped += 1
             continue
         try:

@@ -345,7 +345,9 @@ class Kavi:
     def read_metrics(self) -> MetricsRead:
         """Read back the last 30 days' posts' likes, reposts and replies (the daily job)."""
         redact = RedactSecrets(self.settings.secret_values()).redact
-        return read_metrics(self.db, self.publishers, redact=redact)
+        return read_metrics(
+            self.db, self.publishers, redact=redact, paid_reads=self.settings.read_x_metrics
+        )
 
     def close(self) -> None:
         self.db.close()

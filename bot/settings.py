@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     instagram_graph_access_token: SecretStr | None = None
     # Where the gallery serves DATA_DIR's images, for platforms that fetch the image by URL.
     public_base_url: str | None = None
+    # X bills every read under its pay-per-use pricing: its posts' figures only on request.
+    read_x_metrics: bool = False
 
     hashtags: str = DEFAULT_HASHTAGS
     signature: str = "— Kavi, an AI poet-painter"

@@ -39,6 +39,7 @@ from bot.publishers.errors import (
     never_connected,
 )
 from storage.files import jpeg_bytes
+from storage.metrics import Figures
 
 if TYPE_CHECKING:
     import tweepy
@@ -206,6 +207,22 @@ class TwitterPublisher:
             if _comparable(tweet["text"]) == wanted:
                 return PostResult(remote_id=str(tweet["id"]), url=POST_URL.format(id=tweet["id"]))
         return None
+
+    def metrics(self, remote_id: str) -> Figures:
+        """The post's public figures (each read is billed: only with READ_X_METRICS=true)."""
+        try:
+            response = self.client.get_tweet(
+                remote_id, tweet_fields=["public_metrics"], user_auth=True
+            )
+        except Exception as exc:  # noqa: BLE001 - mapped in one place
+            raise _map_error(exc, may_have_posted=False, now=self.clock(), looking_up=True) from exc
+        public = (response.data or {}).get("public_metrics") or {}
+        return Figures(
+            likes=int(public.get("like_count") or 0),
+            reposts=int(public.get("retweet_count") or 0) + int(public.get("quote_count") or 0),
+            replies=int(public.get("reply_count") or 0),
+            views=public.get("impression_count"),
+        )
 
     @property
     def client(self) -> tweepy.Client:

@@ -16,14 +16,23 @@ from bot.publishers.base import Publisher
 from bot.publishers.bluesky import BlueskyPublisher
 from bot.publishers.instagram_graph import InstagramGraphPublisher
 from bot.publishers.mastodon import MastodonPublisher
+from bot.publishers.twitter import TwitterPublisher
+from bot.settings import Settings
 from storage.db import Database
 from storage.files import ImageStore
 from storage.metrics import Figures, metrics_summary, save_metrics
 from storage.repository import ensure_post, mark_posted, mark_posting
+from tests.bot.test_scheduler import FakeKavi, make_settings, service_at
 from tests.fake_bluesky import FakeBluesky
 from tests.fake_instagram_graph import FakeInstagramGraph
 from tests.fake_mastodon import FakeMastodon
-from tests.fakes import ScriptedPublisher, fake_settings, publisher_env, store_sample_artwork
+from tests.fakes import (
+    FakeX,
+    ScriptedPublisher,
+    fake_settings,
+    publisher_env,
+    store_sample_artwork,
+)
 
 PLATFORMS = ("mastodon", "bluesky", "instagram_graph")
 
@@ -126,3 +135,60 @@ def test_stats_reads_and_shows_the_figures(
     assert "Read 3 post(s) (0 skipped, 0 failed)." in out
     assert "Mastodon               9 likes, 3 reposts, 0 replies" in out
     assert "Best received:" in out and "Per mood:" in out
+
+
+def test_x_figures_are_read_only_when_asked_for(db: Database, data_dir: Path) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        x = FakeX(mock)
+        publisher = TwitterPublisher(fake_settings(data_dir, "twitter"))
+        artwork = store_sample_artwork(db, ImageStore(data_dir))
+        result = publisher.publish(publisher.fit(artwork, data_dir / (artwork.image_path or "")))
+        assert artwork.id is not None
+        post = ensure_post(db, artwork.id, "twitter")
+        mark_posting(db, post.id)
+        mark_posted(db, post.id, remote_id=result.remote_id, url=result.url)
+        x.tweets[0]["public_metrics"] = {
+            "like_count": 8,
+            "retweet_count": 2,
+            "quote_count": 1,
+            "reply_count": 3,
+            "impression_count": 420,
+        }
+        off = read_metrics(db, {"twitter": publisher})
+        assert (off.read, off.skipped) == (0, 1) and not x.calls_to("tweet")
+        on = read_metrics(db, {"twitter": publisher}, paid_reads=True)
+        assert on.read == 1 and len(x.calls_to("tweet")) == 1
+    assert metrics_summary(db).per_platform == {"twitter": Figures(8, 3, 3, 420)}
+
+
+class MeasuringKavi(FakeKavi):
+    """The scheduler's fake Kavi, with a figures read that can fail."""
+
+    def __init__(self, settings: Settings, *, fail_read: bool = False) -> None:
+        super().__init__(settings)
+        self.reads = 0
+        self.fail_read = fail_read
+
+    def read_metrics(self) -> None:
+        self.reads += 1
+        if self.fail_read:
+            raise RuntimeError("Mastodon is down")
+
+
+@pytest.mark.parametrize("fail_read", [False, True])
+def test_the_service_reads_the_figures_once_after_the_daily_post(
+    tmp_path: Path, fail_read: bool
+) -> None:
+    settings = make_settings(tmp_path)
+    kavi = MeasuringKavi(settings, fail_read=fail_read)
+    try:
+        now = datetime.now(UTC).isoformat()[:16]
+        service_at(settings, kavi, now, dry_run=False).daily_post()
+        assert kavi.calls == [(False, "scheduled")] and kavi.reads == 1
+        # A preview service reads nothing: it posted nothing.
+        preview = MeasuringKavi(make_settings(tmp_path / "preview"))
+        service_at(preview.settings, preview, now, dry_run=True).daily_post()
+        assert preview.reads == 0
+        preview.db.close()
+    finally:
+        kavi.db.close()
