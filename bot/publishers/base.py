@@ -190,18 +190,22 @@ def jpeg_within(data: bytes, limit: int) -> tuple[bytes, tuple[str, ...]]:
 
 
 def _jpeg(image: Image, quality: int) -> bytes:
+    """A sRGB JPEG (4:4:4), optimised when Pillow's optimising encoder can hold it.
+
+    That encoder needs the whole file in one buffer of width x height bytes, which a very
+    busy picture outgrows (libjpeg then fails, "Suspension not allowed"); the plain
+    encoder streams, and its size says whether the optimised one (never larger) fits.
+    """
     import io
 
     from storage.files import jpeg_bytes
 
-    try:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality, subsampling=0)
+    plain = buffer.getvalue()
+    if len(plain) < image.width * image.height:
         return jpeg_bytes(image, quality=quality)
-    except OSError:
-        # Pillow's optimising encoder needs the whole file in one buffer of width x height
-        # bytes, which a very busy picture can outgrow; the plain encoder streams.
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=quality, subsampling=0)
-        return buffer.getvalue()
+    return plain
 
 
 def fit_alt_text(alt_text: str, limit: int) -> str:
