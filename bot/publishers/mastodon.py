@@ -265,10 +265,12 @@ class MastodonPublisher:
             file_name=draft.filename,
         )
         # Large images are processed after the upload; a status cannot attach them before.
-        for _ in range(PROCESSING_POLLS):
+        for attempt in range(PROCESSING_POLLS):
             if media.get("url"):
                 return media
-            self.sleep(PROCESSING_WAIT)
+            # A small image is often processed by the time the upload's answer arrives.
+            if attempt:
+                self.sleep(PROCESSING_WAIT)
             media = self.client.media(media["id"])
         if media.get("url"):
             return media
