@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send even if the post is already posted or its outcome is unknown",
     )
+    stats = commands.add_parser(
+        "stats", help="how the posts were received: best artworks, totals per platform and mood"
+    )
+    stats.add_argument(
+        "--read", action="store_true", help="read the figures from the platforms first"
+    )
     serve = commands.add_parser(
         "serve", help="the long-running service: post on POST_SCHEDULE in TZ"
     )
@@ -294,6 +300,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
         if args.command == "status":
             return _status(kavi, limit=None if args.all else args.limit)
+        if args.command == "stats":
+            return _stats(kavi, read=args.read)
         if args.command == "retry":
             with hold_chain(
                 settings.data_dir, timeout=POST_NOW_WAIT_SECONDS, on_wait=_waiting_for_service
@@ -357,6 +365,37 @@ def _history(kavi: Kavi, limit: int) -> int:
     more = count_artworks(kavi.db) - len(artworks) if len(artworks) == limit else 0
     if more > 0:
         print(f"\u2026 {more} more: use --limit {limit + more} to list them all")
+    return EXIT_OK
+
+
+def _stats(kavi: Kavi, *, read: bool) -> int:
+    from bot.publishers.registry import publisher_label
+    from storage.metrics import Figures, metrics_summary
+
+    if read:
+        done = kavi.read_metrics()
+        print(f"Read {done.read} post(s) ({done.skipped} skipped, {done.failed} failed).")
+    summary = metrics_summary(kavi.db)
+    if not summary.posts_measured:
+        print(
+            "No figures yet: the service reads them daily; `python -m bot stats --read` "
+            "reads them now."
+        )
+        return EXIT_OK
+
+    def line(figures: Figures) -> str:
+        views = f", {figures.views} views" if figures.views is not None else ""
+        return f"{figures.likes} likes, {figures.reposts} reposts, {figures.replies} replies{views}"
+
+    print("Best received:")
+    for item in summary.best:
+        print(f"  {item.artwork_id:>5}  {item.mood:<16} {line(item.figures)}  {item.first_line}")
+    print("Per platform:")
+    for platform, figures in summary.per_platform.items():
+        print(f"  {publisher_label(platform):<22} {line(figures)}")
+    print("Per mood:")
+    for mood, figures in summary.per_mood.items():
+        print(f"  {mood:<22} {line(figures)}")
     return EXIT_OK
 
 

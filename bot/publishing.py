@@ -10,6 +10,7 @@ backoff and jitter, or after the wait a rate limit names.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -45,6 +46,7 @@ from storage.repository import (
     mark_unknown,
     posts_for_artwork,
     posts_in_states,
+    save_post_checkpoint,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +86,18 @@ def settle_interrupted_posts(db: Database) -> list[PostInfo]:
             post.platform,
         )
     return posts
+
+
+def post_key(artwork: Artwork, post: PostInfo, *, resend: bool = False) -> str:
+    """The idempotency key of one post row: the same for every attempt at sending it.
+
+    The image's hash keeps two databases posting to one account apart; a forced re-send of a
+    posted or unknown row gets a key of its own, since the user asked for a second post.
+    """
+    key = f"kavi-{(artwork.image_sha256 or 'artwork')[:16]}-{artwork.id}-{post.platform}-{post.id}"
+    if resend and post.state in (PostState.POSTED, PostState.UNKNOWN):
+        key += f"-resend-{post.attempts}"
+    return key
 
 
 @dataclass(frozen=True)
@@ -175,6 +189,7 @@ class Publishing:
             draft = publisher.fit(artwork, self.store.absolute(artwork.image_path or ""))
         except Exception as exc:  # noqa: BLE001 - a post that cannot be prepared has failed
             return self._fail(post, f"could not prepare the {label} post: {exc}")
+        draft = replace(draft, post_key=post_key(artwork, post, resend=force))
 
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),
@@ -191,7 +206,7 @@ class Publishing:
                     post = mark_posting(self.db, post.id, allowed_from=allowed_from)
                     allowed_from = (PostState.PENDING,)
                     try:
-                        result = publisher.publish(draft)
+                        result = publisher.publish(self._for_row(draft, post))
                     except NotSent as exc:
                         mark_not_sent(self.db, post.id, error=self.redact(str(exc)))
                         raise
@@ -325,11 +340,19 @@ class Publishing:
                 f"{platform} is not enabled: add it to PUBLISHERS (with its credentials) in .env"
             ) from None
 
+    def _for_row(self, draft: Draft, post: PostInfo) -> Draft:
+        """The draft with what an earlier attempt saved on the row, and a way to save more."""
+        return replace(
+            draft,
+            checkpoint=post.checkpoint,
+            save_checkpoint=functools.partial(save_post_checkpoint, self.db, post.id),
+        )
+
     def _look_up(
         self, post: PostInfo, draft: Draft, publisher: Publisher, label: str
     ) -> PublishOutcome:
         try:
-            found = publisher.find_existing(draft)
+            found = publisher.find_existing(replace(draft, checkpoint=post.checkpoint))
         except Exception as exc:  # noqa: BLE001 - the row stays unknown and says so
             return self._look_up_failed(post, label, exc)
         if found is not None:
@@ -372,7 +395,7 @@ class Publishing:
         """The platform says this text is already there: find that post and record its link."""
         label = publisher_label(post.platform)
         try:
-            found = publisher.find_existing(draft)
+            found = publisher.find_existing(replace(draft, checkpoint=post.checkpoint))
         except Exception as exc:  # noqa: BLE001 - most likely up; the next run looks again
             post = mark_unknown(self.db, post.id, error=self.redact(error))
             return self._look_up_failed(post, label, exc)

@@ -309,6 +309,19 @@ class Service(ServiceProcess):
             report.run_id,
             report.artwork_id if report.artwork_id is not None else "?",
         )
+        if not self.dry_run:
+            self._read_metrics()
+
+    def _read_metrics(self) -> None:
+        """Once a day, after the post: what the platforms say about the last 30 days' posts."""
+        # A Poster without it (a test's) simply has no figures to read.
+        read = getattr(self.poster, "read_metrics", None)
+        if read is None:
+            return
+        try:
+            read()
+        except Exception:  # noqa: BLE001 - figures are a nicety; the post is what matters
+            log.exception("reading the posts' figures failed")
 
     def _try_again_later_today(self, day: date) -> None:
         """After a failed run, try once more later today unless something already went out."""

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.chain import Chain, ChainResult
 from bot.logs import RedactSecrets
+from bot.metrics import MetricsRead, read_metrics
 from bot.publishers.base import Publisher
 from bot.publishers.factory import get_publisher, missing_credentials
 from bot.publishers.preview import Draft, Preview, PreviewPublisher, write_preview
@@ -440,6 +441,13 @@ class Kavi:
             artwork_id=result.artwork.id,
         )
         return report
+
+    def read_metrics(self) -> MetricsRead:
+        """Read back the last 30 days' posts' likes, reposts and replies (the daily job)."""
+        redact = RedactSecrets(self.settings.secret_values()).redact
+        return read_metrics(
+            self.db, self.publishers, redact=redact, paid_reads=self.settings.read_x_metrics
+        )
 
     def close(self) -> None:
         self.db.close()

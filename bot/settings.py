@@ -145,10 +145,19 @@ class Settings(BaseSettings):
     instagram_username: str | None = None
     instagram_password: SecretStr | None = None
     instagram_totp_secret: SecretStr | None = None
+    mastodon_api_base_url: str | None = None
+    mastodon_access_token: SecretStr | None = None
+    bluesky_handle: str | None = None
+    bluesky_app_password: SecretStr | None = None
+    instagram_graph_access_token: SecretStr | None = None
+    # X bills every read under its pay-per-use pricing: its posts' figures only on request.
+    read_x_metrics: bool = False
 
     # The gallery (`kavi web`).
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
+    # The gallery's public address: absolute links in the feed, and where platforms that
+    # fetch the image by URL (the Instagram Graph API) find it.
     public_base_url: str | None = None
     web_admin_token: SecretStr | None = None
 

@@ -115,6 +115,9 @@ class PostRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # A failed post that certainly never went out (outage, long rate limit): safe to send again.
     retryable: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What the publisher saved mid-send, e.g. Instagram's media container id: a retry resumes
+    # that container instead of making a second post. Cleared once posted.
+    checkpoint: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -122,6 +125,22 @@ class PostRow(Base):
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     artwork: Mapped[ArtworkRow] = relationship(back_populates="posts")
+
+
+class PostMetricsRow(Base):
+    """What a platform last said about one post: likes, reposts, replies and views."""
+
+    __tablename__ = "post_metrics"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    reposts: Mapped[int] = mapped_column(Integer, default=0)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    # Only where the platform gives them (free): None means not known, not zero.
+    views: Mapped[int | None] = mapped_column(Integer)
 
 
 class RunRow(Base):

@@ -466,6 +466,7 @@ class PostInfo:
     posted_at: datetime | None
     retryable: bool = False
     created_at: datetime | None = None
+    checkpoint: str | None = None
 
 
 def row_to_post(row: PostRow) -> PostInfo:
@@ -482,6 +483,7 @@ def row_to_post(row: PostRow) -> PostInfo:
         posted_at=as_utc(row.posted_at),
         retryable=bool(row.retryable),
         created_at=as_utc(row.created_at),
+        checkpoint=row.checkpoint,
     )
 
 
@@ -614,6 +616,18 @@ def mark_posted(db: Database, post_id: int, *, remote_id: str, url: str | None) 
         remote_url=url,
         last_error=None,
         posted_at=utcnow(),
+        checkpoint=None,
+    )
+
+
+def save_post_checkpoint(db: Database, post_id: int, checkpoint: str) -> PostInfo:
+    """Commit what a publisher made mid-send (a media container) while the post is `posting`."""
+    return _move_post(
+        db,
+        post_id,
+        PostState.POSTING,
+        allowed_from=(PostState.POSTING,),
+        checkpoint=checkpoint,
     )
 
 

@@ -44,8 +44,22 @@ SECRETS = {
     "TWITTER_ACCESS_TOKEN_SECRET": "xtoken-Sekr1tAccessTokenSecret",
     "INSTAGRAM_PASSWORD": "ig-Sekr1t-Passw0rd",
     "INSTAGRAM_TOTP_SECRET": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "MASTODON_ACCESS_TOKEN": "mastodon-Sekr1tAccessToken-Zq9",
+    "BLUESKY_APP_PASSWORD": "bsky-sekr-1tap-pass",
+    "INSTAGRAM_GRAPH_ACCESS_TOKEN": "IGAAsekr1tLongLivedGraphToken",
 }
 INSTAGRAM_USERNAME = "kavi.poet"
+# The public (not secret) settings of the newer platforms.
+PUBLIC_VALUES = {
+    "mastodon": {"MASTODON_API_BASE_URL": "https://mastodon.example"},
+    "bluesky": {"BLUESKY_HANDLE": "kavi.bsky.social"},
+    "instagram_graph": {"PUBLIC_BASE_URL": "https://kavi.example"},
+}
+_SECRET_PREFIXES = {
+    "mastodon": "MASTODON_",
+    "bluesky": "BLUESKY_",
+    "instagram_graph": "INSTAGRAM_GRAPH_",
+}
 X_USER_ID = "1849900000000000001"
 X_USERNAME = "kavi_poet"
 
@@ -56,8 +70,18 @@ def publisher_env(*platforms: str) -> dict[str, str]:
     if "twitter" in platforms:
         env.update({k: v for k, v in SECRETS.items() if k.startswith("TWITTER_")})
     if "instagram" in platforms:
-        env.update({k: v for k, v in SECRETS.items() if k.startswith("INSTAGRAM_")})
+        env.update(
+            {
+                k: v
+                for k, v in SECRETS.items()
+                if k.startswith("INSTAGRAM_") and not k.startswith("INSTAGRAM_GRAPH_")
+            }
+        )
         env["INSTAGRAM_USERNAME"] = INSTAGRAM_USERNAME
+    for platform, prefix in _SECRET_PREFIXES.items():
+        if platform in platforms:
+            env.update({k: v for k, v in SECRETS.items() if k.startswith(prefix)})
+            env.update(PUBLIC_VALUES[platform])
     return env
 
 
@@ -150,6 +174,7 @@ class FakeX:
     TWEETS = "https://api.twitter.com/2/tweets"
     ME = "https://api.twitter.com/2/users/me"
     TIMELINE = re.compile(r"https://api\.twitter\.com/2/users/(\d+)/tweets")
+    TWEET = re.compile(r"https://api\.twitter\.com/2/tweets/(\d+)")
 
     def __init__(self, mock: responses.RequestsMock, *, state_file: Path | None = None) -> None:
         self.state_file = state_file
@@ -167,6 +192,7 @@ class FakeX:
         mock.add_callback("POST", self.TWEETS, self._create)
         mock.add_callback("GET", self.ME, self._me)
         mock.add_callback("GET", self.TIMELINE, self._timeline)
+        mock.add_callback("GET", self.TWEET, self._tweet)
 
     def script(self, endpoint: str, *replies: Reply) -> None:
         """Queue answers for an endpoint ("upload", "metadata", "create", "me", "timeline")."""
@@ -272,6 +298,19 @@ class FakeX:
             return _json(200, {"data": {"id": X_USER_ID, "name": "Kavi", "username": X_USERNAME}})
 
         return self._handle("me", request, work)
+
+    def _tweet(self, request: requests.PreparedRequest) -> Any:
+        def work(request: requests.PreparedRequest) -> Any:
+            tweet_id = urlparse(request.url or "").path.rsplit("/", 1)[-1]
+            tweet = next((t for t in self.tweets if t["id"] == tweet_id), None)
+            if tweet is None:
+                return _json(200, {"errors": [{"title": "Not Found Error", "value": tweet_id}]})
+            metrics = {"retweet_count": 0, "reply_count": 0, "like_count": 0, "quote_count": 0}
+            metrics.update(tweet.get("public_metrics", {}))
+            data = {"id": tweet_id, "text": tweet["text"], "public_metrics": metrics}
+            return _json(200, {"data": {**data, "edit_history_tweet_ids": [tweet_id]}})
+
+        return self._handle("tweet", request, work)
 
     def _timeline(self, request: requests.PreparedRequest) -> Any:
         def work(request: requests.PreparedRequest) -> Any:

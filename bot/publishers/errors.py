@@ -35,3 +35,24 @@ class DuplicatePost(PublishError):
 
 class MaybeSent(PublishError):
     """The request may have reached the platform; the outcome must be reconciled, not re-sent."""
+
+
+def never_connected(exc: BaseException) -> bool:
+    """True when a requests error says no connection was made (refused, host not found).
+
+    Then no byte of the request left us, so it certainly was not taken. A wrapper's error
+    (Mastodon.py's) is looked through to the requests error it was raised from.
+    """
+    import requests
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    while not isinstance(exc, requests.RequestException) and exc.__context__ is not None:
+        exc = exc.__context__
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError)

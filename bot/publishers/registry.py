@@ -183,3 +183,55 @@ register_publisher(
         ),
     )
 )
+register_publisher(
+    PublisherSpec(
+        name="mastodon",
+        label="Mastodon",
+        description="Mastodon (Mastodon.py): media with alt text and focus point, then a status",
+        factory="bot.publishers.mastodon:MastodonPublisher",
+        settings=(
+            PublisherSetting(
+                "MASTODON_API_BASE_URL",
+                "the instance's address, e.g. https://mastodon.social",
+                secret=False,
+            ),
+            PublisherSetting(
+                "MASTODON_ACCESS_TOKEN",
+                "an access token with the write:media and write:statuses scopes",
+            ),
+        ),
+    )
+)
+register_publisher(
+    PublisherSpec(
+        name="bluesky",
+        label="Bluesky",
+        description="Bluesky (atproto): image within 1 MB with alt text and aspect ratio, tags",
+        factory="bot.publishers.bluesky:BlueskyPublisher",
+        settings=(
+            PublisherSetting(
+                "BLUESKY_HANDLE", "the account's handle, e.g. kavi.bsky.social", secret=False
+            ),
+            PublisherSetting("BLUESKY_APP_PASSWORD", "an app password (never the main one)"),
+        ),
+    )
+)
+register_publisher(
+    PublisherSpec(
+        name="instagram_graph",
+        label="Instagram (Graph API)",
+        description="Instagram's official content-publishing API, with a long-lived token",
+        factory="bot.publishers.instagram_graph:InstagramGraphPublisher",
+        settings=(
+            PublisherSetting(
+                "INSTAGRAM_GRAPH_ACCESS_TOKEN",
+                "a long-lived Instagram Login token of a Professional account",
+            ),
+            PublisherSetting(
+                "PUBLIC_BASE_URL",
+                "the gallery's public address; Instagram fetches <it>/images/<id>.png",
+                secret=False,
+            ),
+        ),
+    )
+)

@@ -36,8 +36,10 @@ from bot.publishers.errors import (
     NotSent,
     PublishError,
     RateLimited,
+    never_connected,
 )
 from storage.files import jpeg_bytes
+from storage.metrics import Figures
 
 if TYPE_CHECKING:
     import tweepy
@@ -205,6 +207,22 @@ class TwitterPublisher:
             if _comparable(tweet["text"]) == wanted:
                 return PostResult(remote_id=str(tweet["id"]), url=POST_URL.format(id=tweet["id"]))
         return None
+
+    def metrics(self, remote_id: str) -> Figures:
+        """The post's public figures (each read is billed: only with READ_X_METRICS=true)."""
+        try:
+            response = self.client.get_tweet(
+                remote_id, tweet_fields=["public_metrics"], user_auth=True
+            )
+        except Exception as exc:  # noqa: BLE001 - mapped in one place
+            raise _map_error(exc, may_have_posted=False, now=self.clock(), looking_up=True) from exc
+        public = (response.data or {}).get("public_metrics") or {}
+        return Figures(
+            likes=int(public.get("like_count") or 0),
+            reposts=int(public.get("retweet_count") or 0) + int(public.get("quote_count") or 0),
+            replies=int(public.get("reply_count") or 0),
+            views=public.get("impression_count"),
+        )
 
     @property
     def client(self) -> tweepy.Client:
@@ -379,7 +397,7 @@ def _map_error(
             return MaybeSent("X did not answer in time while creating the post; it may be up")
         return NotSent(f"X did not answer in time: {exc}")
     if isinstance(exc, requests.ConnectionError):
-        if may_have_posted and not _never_connected(exc):
+        if may_have_posted and not never_connected(exc):
             return MaybeSent(f"the connection to X broke while creating the post: {exc}")
         return NotSent(f"could not reach X: {exc}")
     if isinstance(exc, requests.RequestException | errors.TweepyException):
@@ -387,13 +405,3 @@ def _map_error(
     if may_have_posted:
         return MaybeSent(f"unexpected {type(exc).__name__} while creating the post: {exc}")
     return PublishError(f"unexpected {type(exc).__name__} talking to X: {exc}")
-
-
-def _never_connected(exc: requests.ConnectionError) -> bool:
-    """True when the connection was refused or the host not found, so no byte left us."""
-    from urllib3.exceptions import MaxRetryError, NewConnectionError
-
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError)

@@ -121,18 +121,20 @@ def test_status_shows_the_toy(
     assert "Publishers: toy (Toy; not ready: set TOY_TOKEN)" in capsys.readouterr().out
     monkeypatch.delenv("PUBLISHERS")
     assert main(["status"]) == 0
-    assert "set PUBLISHERS to any of: twitter, instagram, toy" in capsys.readouterr().out
+    names = "twitter, instagram, mastodon, bluesky, instagram_graph, toy"
+    assert f"set PUBLISHERS to any of: {names}" in capsys.readouterr().out
 
 
 def test_retry_offers_the_toy_platform(toy: Toy, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["retry", "--help"])
     assert info.value.code == 0
-    assert "{twitter,instagram,toy}" in capsys.readouterr().out
+    assert "{twitter,instagram,mastodon,bluesky,instagram_graph,toy}" in capsys.readouterr().out
     with pytest.raises(SystemExit) as info:
         main(["retry", "1", "--platform", "myspace"])
     assert info.value.code == 2
-    assert "(choose from 'twitter', 'instagram', 'toy')" in capsys.readouterr().err
+    choices = "'twitter', 'instagram', 'mastodon', 'bluesky', 'instagram_graph', 'toy'"
+    assert f"(choose from {choices})" in capsys.readouterr().err
 
 
 def test_retry_platform_toy_posts_through_the_state_machine_and_redacts_its_token(

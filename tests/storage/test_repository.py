@@ -32,7 +32,7 @@ def test_migrations_create_schema_and_wal(db: Database) -> None:
     assert {"artworks", "posts", "runs", "alembic_version"} <= tables
     with db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
 
 
 def test_migrate_twice_is_a_noop(tmp_path: Path) -> None:

@@ -27,7 +27,10 @@ def test_unknown_publisher_names_the_known_ones() -> None:
     with pytest.raises(UnknownPublisherError) as info:
         get_publisher_spec("myspace")
     assert isinstance(info.value, ConfigError)
-    assert str(info.value) == "unknown publisher 'myspace'; choose from: twitter, instagram"
+    assert str(info.value) == (
+        "unknown publisher 'myspace'; choose from: twitter, instagram, mastodon, bluesky, "
+        "instagram_graph"
+    )
 
 
 def test_builtins_are_registered_with_labels() -> None:
@@ -49,7 +52,8 @@ def test_importing_the_registry_imports_no_publisher_module_or_sdk() -> None:
     code = (
         "import sys, bot.publishers.registry\n"
         "names = ('bot.publishers.twitter', 'bot.publishers.instagram', 'tweepy', "
-        "'instagrapi', 'requests', 'pydantic')\n"
+        "'instagrapi', 'requests', 'pydantic', 'bot.publishers.mastodon', 'mastodon', "
+        "'bot.publishers.bluesky', 'atproto', 'bot.publishers.instagram_graph')\n"
         "print('LOADED', [m for m in names if m in sys.modules])\n"
     )
     proc = run_python(code)
