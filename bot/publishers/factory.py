@@ -46,7 +46,7 @@ def get_publisher(name: str, settings: Settings, *, check_credentials: bool = Tr
         if missing:
             raise ConfigError(
                 f"{name} is enabled in PUBLISHERS but its credentials are missing: set "
-                f"{', '.join(missing)} in .env (README: Publishing to X and Instagram), "
+                f"{', '.join(missing)} in .env (README: Publishing), "
                 f"or remove {name} from PUBLISHERS"
             )
     return build_publisher(spec, settings)

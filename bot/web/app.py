@@ -405,11 +405,19 @@ def _add_admin_routes(app: FastAPI, gallery: Gallery) -> None:
             return login_page(request)
         from bot.status import status_picture
 
+        from storage.metrics import metrics_summary
+
         picture = status_picture(gallery.settings, gallery.db, limit=50)
+        audience = metrics_summary(gallery.db)
         return gallery.templates.TemplateResponse(
             request,
             "admin.html",
-            {"links": gallery.links, "picture": picture, "tz": gallery.settings.tz},
+            {
+                "links": gallery.links,
+                "picture": picture,
+                "audience": audience,
+                "tz": gallery.settings.tz,
+            },
             headers={"Cache-Control": "no-store"},
         )
 

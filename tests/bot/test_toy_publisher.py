@@ -173,7 +173,7 @@ def test_missing_token_is_a_clear_config_error(
         assert main(command) == 2
         assert capsys.readouterr().err == (
             "kavi: configuration error: toy is enabled in PUBLISHERS but its credentials are "
-            "missing: set TOY_TOKEN in .env (README: Publishing to X and Instagram), or remove "
+            "missing: set TOY_TOKEN in .env (README: Publishing), or remove "
             "toy from PUBLISHERS\n"
         )
     assert toy.published == []

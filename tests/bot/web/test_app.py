@@ -300,6 +300,29 @@ def test_admin_shows_the_status_and_never_the_token(client: TestClient, archive:
         )
 
 
+def test_admin_shows_what_the_audience_said(archive: Archive) -> None:
+    from storage.metrics import Figures, save_metrics
+
+    db = Database.open(f"sqlite:///{archive.data_dir / 'kavi.db'}")
+    try:
+        posted = [
+            p
+            for artwork_id in archive.ids
+            for p in posts_for_artwork(db, artwork_id)
+            if p.state is PostState.POSTED
+        ]
+        assert posted
+        save_metrics(db, posted[0].id, Figures(likes=41, reposts=3, replies=2, views=900))
+    finally:
+        db.close()
+    with TestClient(create_app(gallery_settings(archive.data_dir))) as client:
+        bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        page = client.get("/admin", headers=bearer).text
+        assert "What the audience said" in page and "1 posts read back" in page
+        assert "41 likes, 3 reposts, 2 replies" in page
+        assert "41 likes" not in client.get("/").text  # the owner's figures stay on /admin
+
+
 def test_admin_login_sets_a_cookie_that_is_not_the_token(archive: Archive) -> None:
     # PUBLIC_BASE_URL is https, so the cookie is Secure: the client must speak https too.
     with TestClient(
