@@ -404,7 +404,6 @@ def _add_admin_routes(app: FastAPI, gallery: Gallery) -> None:
         if not _is_admin(request, token):
             return login_page(request)
         from bot.status import status_picture
-
         from storage.metrics import metrics_summary
 
         picture = status_picture(gallery.settings, gallery.db, limit=50)
