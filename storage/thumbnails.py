@@ -11,10 +11,16 @@ from storage.repository import ARTWORK_DIR
 
 THUMBNAIL_DIR = "thumbnails"
 THUMBNAIL_WIDTH = 480
+# The full-size JPEG for platforms that fetch images by URL and take only JPEG (Instagram's
+# content publishing API), at most as wide as Instagram keeps.
+FULL_JPEG_WIDTH = 1440
+FULL_JPEG_QUALITY = 92
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def thumbnail_path(store: ImageStore, artwork: Artwork, *, width: int = THUMBNAIL_WIDTH) -> Path:
+def thumbnail_path(
+    store: ImageStore, artwork: Artwork, *, width: int = THUMBNAIL_WIDTH, quality: int = 85
+) -> Path:
     """The artwork's JPEG thumbnail, `width` pixels wide at most; made on first use only.
 
     Named by the image's sha256, so a thumbnail is never stale and two processes making the
@@ -22,7 +28,8 @@ def thumbnail_path(store: ImageStore, artwork: Artwork, *, width: int = THUMBNAI
     """
     if artwork.image_path is None or not _SHA256.fullmatch(artwork.image_sha256 or ""):
         raise FileNotFoundError(f"artwork {artwork.id} names no stored image")
-    path = store.absolute(Path(THUMBNAIL_DIR) / f"{artwork.image_sha256}-{width}.jpg")
+    name = f"{artwork.image_sha256}-{width}" + ("" if quality == 85 else f"-q{quality}")
+    path = store.absolute(Path(THUMBNAIL_DIR) / f"{name}.jpg")
     if path.is_file():
         return path
     source = store.archived(artwork.image_path, under=ARTWORK_DIR)
@@ -30,6 +37,6 @@ def thumbnail_path(store: ImageStore, artwork: Artwork, *, width: int = THUMBNAI
 
     with Image.open(source) as image:
         image.thumbnail((width, width * 4))
-        data = jpeg_bytes(image, quality=85)
+        data = jpeg_bytes(image, quality=quality)
     write_atomic(path, data)
     return path

@@ -1,7 +1,8 @@
 """Instagram through its official content-publishing API (Instagram Login, a Professional account).
 
-Instagram fetches the image itself from a public URL (PUBLIC_BASE_URL + /images/<id>.png, the
-gallery's image route), into a media container; the container is processed, then published.
+Instagram fetches the image itself from a public URL (PUBLIC_BASE_URL + /images/<id>.jpg, the
+gallery's JPEG route: the API takes only JPEG), into a media container; the container is
+processed, then published.
 The container's id is saved on the post row before anything is published, so a retry after
 a crash publishes that same container, or finds the media it became: never a second post.
 The long-lived token (60 days) is refreshed when it nears its end and kept under DATA_DIR.
@@ -110,7 +111,7 @@ class InstagramGraphPublisher:
 
     def image_url(self, artwork: Artwork) -> str:
         base = (self.settings.public_base_url or "").strip().rstrip("/")
-        return f"{base or '<PUBLIC_BASE_URL>'}/images/{artwork.id}.png"
+        return f"{base or '<PUBLIC_BASE_URL>'}/images/{artwork.id}.jpg"
 
     # --- sending ---------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ from storage.errors import NotFoundError
 from storage.files import ImageStore
 from storage.gallery import MAX_PAGE_SIZE, archive_span, gallery_page, neighbours
 from storage.repository import ARTWORK_DIR, get_artwork, posts_for_artwork
-from storage.thumbnails import thumbnail_path
+from storage.thumbnails import FULL_JPEG_QUALITY, FULL_JPEG_WIDTH, thumbnail_path
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +294,18 @@ def _add_public_routes(app: FastAPI, gallery: Gallery) -> None:
         except FileNotFoundError:
             raise HTTPException(404, f"artwork {artwork_id} has no image file") from None
         return _file(request, path, f'"{artwork.image_sha256}"', "image/png")
+
+    @app.get("/images/{artwork_id}.jpg")
+    def full_jpeg(request: Request, artwork_id: ArtworkId) -> Response:
+        # The painting as a JPEG: Instagram's content publishing API fetches only JPEG.
+        artwork = _artwork(gallery, artwork_id).artwork
+        try:
+            path = thumbnail_path(
+                gallery.store, artwork, width=FULL_JPEG_WIDTH, quality=FULL_JPEG_QUALITY
+            )
+        except FileNotFoundError:
+            raise HTTPException(404, f"artwork {artwork_id} has no image file") from None
+        return _file(request, path, f'"{path.stem}"', "image/jpeg")
 
     @app.get("/thumbnails/{artwork_id}.jpg")
     def thumbnail(request: Request, artwork_id: ArtworkId) -> Response:

@@ -83,7 +83,7 @@ def test_publish_creates_a_container_from_the_public_url_waits_and_publishes(
     result = publisher.publish(draft)
 
     ((container_id, container),) = server.containers.items()
-    assert container["image_url"] == f"https://kavi.example/images/{artwork.id}.png"
+    assert container["image_url"] == f"https://kavi.example/images/{artwork.id}.jpg"
     assert container["caption"] == draft.caption and container["alt_text"] == draft.alt_text
     assert saved == [container_id]  # saved before anything was published
     (media,) = server.media
@@ -195,7 +195,7 @@ def test_without_public_base_url_the_post_fails_with_the_setting_to_set(
         settings = fake_settings(data_dir, "instagram_graph", public_base_url=None)
         publisher = InstagramGraphPublisher(settings, sleep=lambda _: None)
         draft = fitted(publisher, artwork, data_dir)
-        assert draft.source_url == f"<PUBLIC_BASE_URL>/images/{artwork.id}.png"
+        assert draft.source_url == f"<PUBLIC_BASE_URL>/images/{artwork.id}.jpg"
         with pytest.raises(AuthError, match="PUBLIC_BASE_URL"):
             publisher.publish(draft)
     assert not server.containers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
@@ -77,6 +78,19 @@ def test_filters_by_mood_and_month(client: TestClient, archive: Archive) -> None
     assert "No artwork matches" in client.get("/?month=2025-01").text
     page = client.get("/?mood=love")
     assert 'min="2026-01" max="2026-06"' in page.text
+
+
+def test_each_painting_is_also_served_as_a_full_jpeg(client: TestClient, archive: Archive) -> None:
+    from PIL import Image
+
+    png = client.get(f"/images/{archive.ids[0]}.png")
+    jpeg = client.get(f"/images/{archive.ids[0]}.jpg")
+    assert jpeg.status_code == 200 and jpeg.headers["content-type"] == "image/jpeg"
+    assert jpeg.content.startswith(b"\xff\xd8")
+    with Image.open(io.BytesIO(png.content)) as a, Image.open(io.BytesIO(jpeg.content)) as b:
+        assert a.size == b.size  # full size (the archive's paintings are under 1440 px)
+    assert jpeg.headers["etag"] != client.get(f"/thumbnails/{archive.ids[0]}.jpg").headers["etag"]
+    assert client.get("/images/999999.jpg").status_code == 404
 
 
 @pytest.mark.parametrize(
