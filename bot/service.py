@@ -160,7 +160,7 @@ class Kavi:
         log.info(
             "artwork %s stored: seed=%s mood=%s engines=%s/%s/%s timings=%s",
             result.artwork.id,
-            seed,
+            result.artwork.seed,
             result.artwork.mood,
             result.artwork.poem_engine,
             result.artwork.image_engine,

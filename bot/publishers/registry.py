@@ -229,7 +229,8 @@ register_publisher(
             ),
             PublisherSetting(
                 "PUBLIC_BASE_URL",
-                "the gallery's public address; Instagram fetches <it>/images/<id>.png",
+                "the gallery's public address; Instagram fetches <it>/images/<id>.jpg (a JPEG: the "
+                "API takes no other format)",
                 secret=False,
             ),
         ),

@@ -59,7 +59,7 @@ def test_post_now_posts_once_to_each_new_platform(
     assert len(servers.bluesky.posts) == 1
     assert len(servers.graph.media) == 1
     (container,) = servers.graph.containers.values()
-    assert container["image_url"] == "https://kavi.example/images/1.png"
+    assert container["image_url"] == "https://kavi.example/images/1.jpg"
 
 
 def test_the_dry_run_previews_each_platform_fitted_without_credentials(
@@ -76,7 +76,7 @@ def test_the_dry_run_previews_each_platform_fitted_without_credentials(
     (bluesky_image,) = (folder / "bluesky").glob("artwork.*")
     assert bluesky_image.stat().st_size <= MAX_BLOB_BYTES
     assert "graphemes" in page and "focus point" in page
-    assert "Instagram fetches the image from &lt;PUBLIC_BASE_URL&gt;/images/1.png" in page
+    assert "Instagram fetches the image from &lt;PUBLIC_BASE_URL&gt;/images/1.jpg" in page
 
 
 def test_the_new_credentials_never_reach_outputs_logs_files_or_the_database(
