@@ -249,8 +249,13 @@ class Chain:
             )
         return notes
 
-    def run(self, *, seed: int, mood: str | None = None) -> ChainResult:
-        """Write, paint and recolour one artwork, reproducibly for `seed`."""
+    def run(
+        self, *, seed: int, mood: str | None = None, mood_lean: dict[str, float] | None = None
+    ) -> ChainResult:
+        """Write, paint and recolour one artwork, reproducibly for `seed`.
+
+        `mood_lean` multiplies the poem's mood weights (the audience's taste, bot/taste.py).
+        """
         if seed < 0:
             raise ValueError(f"`seed` must be a non-negative integer, got {seed}")
         settings = self.settings
@@ -264,7 +269,7 @@ class Chain:
             chosen_mood = get_mood(mood)
             curation["mood_from"] = "chosen"
         elif settings.mood_from_poem:
-            drawn_mood = draw_mood_for_poem(poem.text, seed, settings.enabled_moods)
+            drawn_mood = draw_mood_for_poem(poem.text, seed, settings.enabled_moods, lean=mood_lean)
             chosen_mood = drawn_mood.mood
             curation.update(mood_from="poem", **drawn_mood.record())
         else:

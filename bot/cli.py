@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send even if the post is already posted or its outcome is unknown",
     )
+    commands.add_parser(
+        "taste", help="which moods the audience liked, and how the mood draw leans for it"
+    )
     stats = commands.add_parser(
         "stats", help="how the posts were received: best artworks, totals per platform and mood"
     )
@@ -302,6 +305,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return _status(kavi, limit=None if args.all else args.limit)
         if args.command == "stats":
             return _stats(kavi, read=args.read)
+        if args.command == "taste":
+            return _taste(kavi)
         if args.command == "retry":
             with hold_chain(
                 settings.data_dir, timeout=POST_NOW_WAIT_SECONDS, on_wait=_waiting_for_service
@@ -365,6 +370,27 @@ def _history(kavi: Kavi, limit: int) -> int:
     more = count_artworks(kavi.db) - len(artworks) if len(artworks) == limit else 0
     if more > 0:
         print(f"\u2026 {more} more: use --limit {limit + more} to list them all")
+    return EXIT_OK
+
+
+def _taste(kavi: Kavi) -> int:
+    from bot.taste import learn
+    from storage.metrics import scores_by_mood
+
+    settings = kavi.settings
+    tastes = learn(scores_by_mood(kavi.db))
+    measured = sum(t.measured for t in tastes.values())
+    state = "on" if settings.taste and settings.mood_from_poem else "off (TASTE=false)"
+    print(
+        f"Taste: {state}; {measured} artworks have figures, it leans the draw from "
+        f"{settings.taste_min_artworks}, and leaves it out on {settings.taste_explore:.0%} of days."
+    )
+    if not tastes:
+        print("Nothing learnt yet: figures come from each real post in its first 30 days.")
+        return EXIT_OK
+    print("mood               measured  liked  chance liked")
+    for taste in sorted(tastes.values(), key=lambda t: -t.mean):
+        print(f"  {taste.mood:<18} {taste.measured:>6} {taste.liked:>6}  {taste.mean:>10.0%}")
     return EXIT_OK
 
 

@@ -20,11 +20,13 @@ from bot.publishers.preview import Draft, Preview, PreviewPublisher, write_previ
 from bot.publishers.registry import enable_hint
 from bot.publishing import Publishing, PublishOutcome, RetryRefused, settle_interrupted_posts
 from bot.settings import Settings
+from bot.taste import TasteDraw, learn, taste_lean
 from core.errors import ConfigError
 from generators.novelty import image_hash, poem_keys
 from generators.scores import agreement, quality
 from storage.db import Database
 from storage.files import ImageStore, png_bytes
+from storage.metrics import scores_by_mood
 from storage.models import PostState, RunStatus
 from storage.novelty import Nearest, nearest_work
 from storage.repository import (
@@ -185,10 +187,13 @@ class Kavi:
         rounds = settings.novelty_tries if redraw else 1
         drafts: list[tuple[ChainResult, Nearest, dict[str, float], list[str]]] = []
         winner = None
+        taste = self._taste(seed) if mood is None else None
         for round_index in range(rounds):
             for k in range(per_round):
                 draft_seed = (seed + (round_index * per_round + k) * REDRAW_STEP) % MAX_SEED
-                result = self.chain.run(seed=draft_seed, mood=mood)
+                result = self.chain.run(
+                    seed=draft_seed, mood=mood, mood_lean=taste.lean if taste else None
+                )
                 artwork = result.artwork
                 artwork.image_phash = image_hash(result.image)
                 artwork.poem_keys = poem_keys(artwork.poem)
@@ -230,10 +235,25 @@ class Kavi:
             "repeats": repeats,
         }
         result.artwork.curation["scores"] = scores
+        if taste is not None:
+            result.artwork.curation["taste"] = taste.record()
         result.artwork.curation["candidates"] = [
             {"seed": d[0].artwork.seed, "scores": d[2], "repeats": d[3]} for d in drafts
         ]
         return result
+
+    def _taste(self, seed: int) -> TasteDraw | None:
+        """The day's lean from what the audience liked (None when TASTE is off)."""
+        settings = self.settings
+        if not settings.taste or not settings.mood_from_poem:
+            return None
+        return taste_lean(
+            learn(scores_by_mood(self.db)),
+            settings.enabled_moods,
+            seed=seed,
+            min_artworks=settings.taste_min_artworks,
+            explore=settings.taste_explore,
+        )
 
     def _score(self, result: ChainResult, near: Nearest) -> dict[str, float]:
         """A draft's scores, each 0..1, and their total weighted by the SCORE_* settings.

@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     # Best of N: drafts made per run (each about 0.2-0.5 s offline at 1024 px on a CPU), and
     # the weights of their scores in the choice.
     candidates: int = Field(default=3, ge=1, le=64)
+    # Taste from the audience (bot/taste.py): lean the mood draw toward the moods people
+    # liked, once this many artworks have figures, leaving it out on a share of days.
+    taste: bool = True
+    taste_min_artworks: int = Field(default=30, ge=1)
+    taste_explore: float = Field(default=0.2, ge=0.0, le=1.0)
     score_novelty: float = Field(default=1.0, ge=0.0)
     score_quality: float = Field(default=1.0, ge=0.0)
     score_agreement: float = Field(default=1.0, ge=0.0)

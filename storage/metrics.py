@@ -117,3 +117,28 @@ def metrics_summary(db: Database, *, best: int = 5) -> MetricsSummary:
         per_mood={m: _sum(f) for m, f in sorted(by_mood.items())},
         posts_measured=len(rows),
     )
+
+
+def scores_by_mood(db: Database) -> dict[str, list[int]]:
+    """Each measured artwork's reception score (its posts' figures summed), by its mood."""
+    query = (
+        select(
+            ArtworkRow.id,
+            ArtworkRow.mood,
+            PostMetricsRow.likes,
+            PostMetricsRow.reposts,
+            PostMetricsRow.replies,
+            PostMetricsRow.views,
+        )
+        .join(PostRow, PostRow.id == PostMetricsRow.post_id)
+        .join(ArtworkRow, ArtworkRow.id == PostRow.artwork_id)
+    )
+    with db.session() as session:
+        rows = session.execute(query).all()
+    per_artwork: dict[int, tuple[str, list[tuple[int, int, int, int | None]]]] = {}
+    for artwork_id, mood, likes, reposts, replies, views in rows:
+        per_artwork.setdefault(artwork_id, (mood, []))[1].append((likes, reposts, replies, views))
+    by_mood: dict[str, list[int]] = {}
+    for mood, figures in per_artwork.values():
+        by_mood.setdefault(mood, []).append(_sum(figures).score)
+    return by_mood

@@ -105,14 +105,27 @@ def mood_weights(
     }
 
 
-def draw_mood_for_poem(text: str, seed: int, allowed: tuple[str, ...] | list[str]) -> MoodDraw:
-    """Draw a mood from the poem's emotions, reproducibly for a seed."""
+def draw_mood_for_poem(
+    text: str,
+    seed: int,
+    allowed: tuple[str, ...] | list[str],
+    *,
+    lean: dict[str, float] | None = None,
+) -> MoodDraw:
+    """Draw a mood from the poem's emotions, reproducibly for a seed.
+
+    `lean`, when given, multiplies each mood's weight (the audience's taste) before the draw.
+    """
     if not allowed:
         from core.errors import ConfigError
 
         raise ConfigError("the list of moods to draw from is empty")
     emotions = poem_emotions(text)
     weights = mood_weights(emotions, list(allowed))
+    if lean:
+        leaned = {m: w * lean.get(m, 1.0) for m, w in weights.items()}
+        total = sum(leaned.values()) or 1.0
+        weights = {m: round(w / total, 4) for m, w in leaned.items()}
     names = list(weights)
     chosen = random.Random(f"mood:{seed}").choices(names, [weights[n] for n in names])[0]
     return MoodDraw(get_mood(chosen), emotions, weights)
