@@ -4,26 +4,31 @@
     python bench/bench_neural.py --full --size 512    # full-size random architectures, minutes
 
 Models are random (nothing is downloaded): tiny ones as in the tests, or full-size ones with
-SD-Turbo's UNet/VAE/OpenCLIP-H text encoder, TAESD and SmolLM2-360M's shapes. Each (stage,
-configuration) runs in its own process so peak memory is its own. Prints JSON.
+SD-Turbo's UNet/VAE/OpenCLIP-H text encoder, TAESD and SmolLM2-360M's shapes. Every
+configuration of a stage is loaded in one process and timed interleaved over `--repeats`
+rounds (min/median/max, and each configuration's speed-up over the diffusers defaults round
+by round); memory is what each load added to the process. The poem stage also reports the
+poet's 5-7-5 pass rate over `--prompts` haiku. Prints JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 @dataclass(frozen=True)
@@ -194,37 +199,19 @@ def _pipeline_modules(pipe: Any) -> dict[str, Any]:
     }
 
 
-def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """Time one stage under one configuration, in this (fresh) process."""
+def _engines(stage: str, config: Config, models: Path, steps: int, tokens: int) -> Any:
+    """Load one stage under one configuration; returns a function that runs it once at a size."""
     import torch
 
-    from generators.errors import GenerationError
-    from generators.torch_runtime import dtype_name, resolve_dtype
-
-    models = Path(spec["models"])
-    config = Config(**spec["config"])
-    stage, size, steps = spec["stage"], spec["size"], spec["steps"]
-    result: dict[str, Any] = {
-        "stage": stage,
-        "config": config.name,
-        "dtype": dtype_name(resolve_dtype(config.dtype, "cpu")),
-        "tiny_vae": config.tiny_vae,
-        "compile": config.compile,
-        "threads": torch.get_num_threads(),
-    }
     tiny_vae = str(models / "taesd") if config.tiny_vae else None
-    started = time.perf_counter()
     if stage == "poem":
         from generators.poem.llm import LLMPoemWriter, LLMPoemWriterOptions, build_prompt
 
         options = LLMPoemWriterOptions(str(models / "lm"), device="cpu", dtype=config.dtype)
-        writer = LLMPoemWriter(options)
-        loaded = writer.load()
-        result["load_s"] = round(time.perf_counter() - started, 3)
+        loaded = LLMPoemWriter(options).load()
         prompt = build_prompt(loaded.tokenizer, seed=1)
-        tokens = spec["tokens"]
 
-        def run() -> None:
+        def generate(side: int) -> None:
             with torch.inference_mode():
                 loaded.model.generate(
                     **prompt,
@@ -234,78 +221,131 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
                     pad_token_id=loaded.tokenizer.pad_token_id,
                 )
 
-        run()  # warm-up
-        started = time.perf_counter()
-        run()
-        elapsed = time.perf_counter() - started
-        result.update(
-            run_s=round(elapsed, 3),
-            new_tokens=tokens,
-            tokens_per_s=round(tokens / elapsed, 2),
-            prompt_tokens=int(prompt["input_ids"].shape[-1]),
-        )
+        return generate, None
+    from PIL import Image
+
+    from generators.errors import GenerationError
+    from generators.image.diffusion import DiffusionPainter, DiffusionPainterOptions
+    from generators.mood.diffusion import DiffusionStylist, DiffusionStylistOptions
+    from generators.mood.moods import get_mood
+    from generators.poem.base import Poem
+
+    common = dict(
+        device="cpu",
+        dtype=config.dtype,
+        tiny_vae=tiny_vae,
+        compile=config.compile,
+        steps=steps,
+        max_attempts=1,
+    )
+    poem = Poem(
+        ("the old moon rises", "a heron stands in the stream", "cold wind on the reeds"),
+        engine="bench",
+    )
+    if stage == "image":
+        painter = DiffusionPainter(DiffusionPainterOptions(str(models / "sd"), **common))  # type: ignore[arg-type]
+        engine: Any = painter
+
+        def work(side: int) -> None:
+            painter.paint(poem, size=side, seed=1)
     else:
-        from PIL import Image
+        stylist = DiffusionStylist(DiffusionStylistOptions(str(models / "sd"), **common))  # type: ignore[arg-type]
+        engine = stylist
+        mood = get_mood("sadness")
 
-        from generators.image.diffusion import DiffusionPainter, DiffusionPainterOptions
-        from generators.mood.diffusion import DiffusionStylist, DiffusionStylistOptions
-        from generators.mood.moods import get_mood
-        from generators.poem.base import Poem
+        def work(side: int) -> None:
+            picture = Image.linear_gradient("L").resize((side, side)).convert("RGB")
+            stylist.stylize(picture, mood, seed=1)
 
-        common = dict(
-            device="cpu",
-            dtype=config.dtype,
-            tiny_vae=tiny_vae,
-            compile=config.compile,
-            steps=steps,
-            max_attempts=1,
-        )
-        poem = Poem(
-            ("the old moon rises", "a heron stands in the stream", "cold wind on the reeds"),
-            engine="bench",
-        )
-        if stage == "image":
-            engine: Any = DiffusionPainter(DiffusionPainterOptions(str(models / "sd"), **common))  # type: ignore[arg-type]
+    def run(side: int) -> None:
+        # Random weights may paint a flat image (refused); the timing still stands.
+        with contextlib.suppress(GenerationError):
+            work(side)
 
-            def run_at(side: int) -> None:
-                engine.paint(poem, size=side, seed=1)
-        else:
-            engine = DiffusionStylist(DiffusionStylistOptions(str(models / "sd"), **common))  # type: ignore[arg-type]
-            mood = get_mood("sadness")
+    return run, engine.pipeline()
 
-            def run_at(side: int) -> None:
-                picture = Image.linear_gradient("L").resize((side, side)).convert("RGB")
-                engine.stylize(picture, mood, seed=1)
 
-        pipe = engine.pipeline()
-        result["load_s"] = round(time.perf_counter() - started, 3)
-        timer = ModuleTimer(_pipeline_modules(pipe))
-        problem = None
-        for side in (spec["warmup_size"], size):
-            timer.reset()
+def _spread(values: list[float]) -> dict[str, float]:
+    return {
+        "min": round(min(values), 4),
+        "median": round(statistics.median(values), 4),
+        "max": round(max(values), 4),
+    }
+
+
+def compare_stage(
+    stage: str,
+    configs: list[Config],
+    models: Path,
+    *,
+    size: int,
+    warmup_size: int,
+    steps: int,
+    tokens: int,
+    repeats: int,
+) -> dict[str, Any]:
+    """Every configuration of one stage loaded in this process, then timed interleaved.
+
+    Each repeat runs every configuration once, the order turned by one each repeat, so drift
+    in the machine's load falls on all of them alike; the ratios are taken repeat by repeat.
+    """
+    from generators.torch_runtime import dtype_name, resolve_dtype
+
+    loaded: dict[str, Any] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for config in configs:
+        before = _rss_mb()
+        started = time.perf_counter()
+        run, pipe = _engines(stage, config, models, steps, tokens)
+        load_s = time.perf_counter() - started
+        timer = ModuleTimer(_pipeline_modules(pipe)) if pipe is not None else None
+        run(warmup_size)  # warm-up (and, with compile, the compilation)
+        loaded[config.name] = (run, timer)
+        rows[config.name] = {
+            "dtype": dtype_name(resolve_dtype(config.dtype, "cpu")),
+            "tiny_vae": config.tiny_vae,
+            "compile": config.compile,
+            "load_s": round(load_s, 3),
+            "rss_added_by_load_mb": round(_rss_mb() - before, 1),
+            "run_s": [],
+            "modules_s": {},
+        }
+    for repeat in range(repeats):
+        order = configs[repeat % len(configs) :] + configs[: repeat % len(configs)]
+        for config in order:
+            run, timer = loaded[config.name]
+            if timer is not None:
+                timer.reset()
             started = time.perf_counter()
-            try:
-                run_at(side)
-            except GenerationError as exc:
-                # Random weights may paint a flat image; the timing still stands.
-                problem = str(exc)
-            elapsed = time.perf_counter() - started
-        result.update(
-            run_s=round(elapsed, 3),
-            size=size,
-            steps=steps,
-            modules_s={k: round(v, 3) for k, v in timer.seconds.items() if timer.calls[k]},
-            module_calls={k: v for k, v in timer.calls.items() if v},
-        )
-        if problem:
-            result["rejected"] = problem
-    result["rss_after_mb"] = round(_rss_mb(), 1)
-    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+            run(size)
+            rows[config.name]["run_s"].append(time.perf_counter() - started)
+            if timer is not None:
+                for name, seconds in timer.seconds.items():
+                    if timer.calls[name]:
+                        rows[config.name]["modules_s"].setdefault(name, []).append(seconds)
+    result: dict[str, Any] = {"stage": stage, "size": size, "repeats": repeats, "configs": {}}
+    for name, row in rows.items():
+        times = row.pop("run_s")
+        modules = row.pop("modules_s")
+        result["configs"][name] = {
+            **row,
+            "run_s": _spread(times),
+            "modules_median_s": {k: round(statistics.median(v), 4) for k, v in modules.items()},
+        }
+        if stage == "poem":
+            result["configs"][name]["tokens_per_s_median"] = round(
+                tokens / statistics.median(times), 2
+            )
+        row["times"] = times
+    base = rows[configs[0].name]["times"]
+    for config in configs[1:]:
+        ratios = [b / k for b, k in zip(base, rows[config.name]["times"], strict=True)]
+        result["configs"][config.name][f"speedup_vs_{configs[0].name}"] = _spread(ratios)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build the models, run each stage under each configuration in a subprocess, print JSON."""
+    """Build the models, compare the configurations stage by stage, print JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--tiny", action="store_true", help="tiny random models (default)")
@@ -313,19 +353,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, help="image side in px (tiny: 64, full: 512)")
     parser.add_argument("--steps", type=int, default=1, help="denoising steps (SD-Turbo: 1-4)")
     parser.add_argument("--tokens", type=int, default=32, help="new tokens the LM generates")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per stage")
+    parser.add_argument("--prompts", type=int, default=5, help="haiku asked of the poet")
     parser.add_argument("--stages", default="poem,image,mood", help="comma list of stages")
     parser.add_argument("--compile", action="store_true", help="also time Kavi with torch.compile")
     parser.add_argument("--models-dir", type=Path, help="reuse (or keep) the built models here")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        print(json.dumps(run_worker(json.loads(args.worker))))
-        return 0
-
     full = bool(args.full)
     size = args.size or (512 if full else 64)
     if size < 8:
         parser.error(f"--size must be at least 8, got {size}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     configs = [BASELINE, KAVI] + ([KAVI_COMPILED] if args.compile else [])
     with tempfile.TemporaryDirectory(prefix="kavi-bench-") as scratch:
         models = args.models_dir or Path(scratch)
@@ -333,44 +374,33 @@ def main(argv: list[str] | None = None) -> int:
         if not (models / "sd" / "model_index.json").is_file():
             (build_full_models if full else build_tiny_models)(models)
         build_s = time.perf_counter() - started
-        env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-        results = []
+        stages = []
+        poet = None
         for stage in [s.strip() for s in args.stages.split(",") if s.strip()]:
-            for config in configs:
-                spec = {
-                    "models": str(models),
-                    "config": asdict(config),
-                    "stage": stage,
-                    "size": size,
-                    "steps": args.steps,
-                    "tokens": args.tokens,
-                    "warmup_size": min(size, 256) if full else size,
-                }
-                done = subprocess.run(
-                    [sys.executable, __file__, "--worker", json.dumps(spec)],
-                    capture_output=True,
-                    text=True,
-                    env=env,
-                    cwd=ROOT,
+            stages.append(
+                compare_stage(
+                    stage,
+                    configs,
+                    models,
+                    size=size,
+                    warmup_size=min(size, 256) if full else size,
+                    steps=args.steps,
+                    tokens=args.tokens,
+                    repeats=args.repeats,
                 )
-                if done.returncode != 0:
-                    print(done.stderr[-4000:], file=sys.stderr)
-                    return 1
-                line = done.stdout.strip().splitlines()[-1]
-                results.append(json.loads(line))
-                print(line, file=sys.stderr, flush=True)
-    summary: dict[str, Any] = {}
-    for stage in {r["stage"] for r in results}:
-        rows = {r["config"]: r for r in results if r["stage"] == stage}
-        if BASELINE.name in rows and KAVI.name in rows:
-            base, kavi = rows[BASELINE.name]["run_s"], rows[KAVI.name]["run_s"]
-            summary[stage] = {
-                "baseline_s": base,
-                "kavi_s": kavi,
-                "speedup": round(base / kavi, 2),
-                "baseline_peak_rss_mb": rows[BASELINE.name]["peak_rss_mb"],
-                "kavi_peak_rss_mb": rows[KAVI.name]["peak_rss_mb"],
-            }
+            )
+            print(json.dumps(stages[-1]), file=sys.stderr, flush=True)
+            if stage == "poem" and args.prompts:
+                from bench_poet import measure
+
+                poet = measure(
+                    str(models / "lm"),
+                    prompts=args.prompts,
+                    max_attempts=3,
+                    device="cpu",
+                    dtype="auto",
+                )
+                poet["note"] = "random weights: the pass rate says nothing about a real model"
     print(
         json.dumps(
             {
@@ -379,8 +409,9 @@ def main(argv: list[str] | None = None) -> int:
                 "steps": args.steps,
                 "build_s": round(build_s, 1),
                 "cpu_count": os.cpu_count(),
-                "results": results,
-                "summary": summary,
+                "peak_rss_mb": round(_peak_rss_mb(), 1),
+                "stages": stages,
+                "poet": poet,
             },
             indent=2,
         )
