@@ -15,7 +15,7 @@ from core.errors import ConfigError
 from generators.catalog import EngineSpec, Stage, engines, get_engine_spec
 from generators.errors import GenerationError
 from generators.image.quality import image_problem
-from generators.models import OptionError
+from generators.models import OptionError, weights_on_disk
 from generators.mood.emotions import draw_mood_for_poem
 from generators.mood.moods import draw_mood, get_mood
 
@@ -156,6 +156,21 @@ def _offline_engine(stage: Stage, settings: Settings) -> EngineSpec:
     return offline[0]
 
 
+def emotion_classifier(settings: Settings) -> tuple[str | None, str]:
+    """The GoEmotions classifier to read poems with, when it is on disk with the neural extra
+    (else None: the NRC lexicon), and why; never downloads."""
+    model = settings.emotion_model.strip()
+    if not model or model.lower() == "none":
+        return None, "the NRC lexicon (EMOTION_MODEL=none)"
+    missing = missing_neural_packages()
+    if missing:
+        return None, f"the NRC lexicon (the neural extra is not installed: {', '.join(missing)})"
+    available, why = weights_on_disk(model, kind="classifier")
+    if not available:
+        return None, f"the NRC lexicon ({why})"
+    return model, f"the classifier {model} ({why})"
+
+
 def resolve_engines(settings: Settings) -> dict[Stage, EngineChoice]:
     return {stage: resolve_engine(stage, settings) for stage in ("poem", "image", "mood")}
 
@@ -221,6 +236,9 @@ class Chain:
             for stage, s in self.specs.items()
         }
         self._engines: dict[Stage, Any] = {}
+        self.emotion_model, why = emotion_classifier(settings)
+        if settings.mood_from_poem:
+            log.info("the poem's emotions come from %s", why)
 
     def engine(self, stage: Stage) -> Any:
         """The stage's engine, built on first use and kept warm."""
@@ -269,7 +287,13 @@ class Chain:
             chosen_mood = get_mood(mood)
             curation["mood_from"] = "chosen"
         elif settings.mood_from_poem:
-            drawn_mood = draw_mood_for_poem(poem.text, seed, settings.enabled_moods, lean=mood_lean)
+            drawn_mood = draw_mood_for_poem(
+                poem.text,
+                seed,
+                settings.enabled_moods,
+                lean=mood_lean,
+                classifier=self.emotion_model,
+            )
             chosen_mood = drawn_mood.mood
             curation.update(mood_from="poem", **drawn_mood.record())
         else:

@@ -29,7 +29,7 @@ from bot.publishers.registry import (
 from bot.schedule import check_once_a_day
 from core.errors import ConfigError
 from generators.catalog import Stage, engine_names
-from generators.models import DEFAULT_IMAGE_MODEL, DEFAULT_POEM_MODEL
+from generators.models import DEFAULT_EMOTION_MODEL, DEFAULT_IMAGE_MODEL, DEFAULT_POEM_MODEL
 from generators.mood.moods import MOOD_NAMES
 
 DEFAULT_HASHTAGS = "#haiku #aiart #generativeart #poetry #kavi"
@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     lettering: bool = True
     # Draw the mood from the poem's emotions (false: an even draw over MOODS).
     mood_from_poem: bool = True
+    # A GoEmotions text classifier (Hugging Face id or folder) read the poem with when it is on
+    # disk with the neural extra; else (or `none`) the NRC lexicon.
+    emotion_model: str = DEFAULT_EMOTION_MODEL
     # Never repeat: a poem sharing this share of its lines and word triples with one past
     # poem, or an image this many bits (of 64) from a past one's perceptual hash, is redrawn,
     # up to NOVELTY_TRIES drafts.

@@ -19,8 +19,8 @@ from generators.errors import GenerationError
 
 log = logging.getLogger(__name__)
 
-ModelKind = Literal["llm", "diffusion", "vae"]
-MODEL_KINDS: tuple[ModelKind, ...] = ("llm", "diffusion", "vae")
+ModelKind = Literal["llm", "diffusion", "vae", "classifier"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("llm", "diffusion", "vae", "classifier")
 
 # 360M parameters, Apache-2.0, ships a chat template and writes short verse well for its size;
 # ~0.7 GB in bf16, so a CPU host writes a haiku in seconds (Qwen2.5-0.5B is ~40% larger).
@@ -29,6 +29,8 @@ DEFAULT_POEM_MODEL = "HuggingFaceTB/SmolLM2-360M-Instruct"
 # same family, chat template and sampling card as the default, ~3.4 GB in bf16.
 GPU_POEM_MODEL = "HuggingFaceTB/SmolLM2-1.7B-Instruct"
 GPU_POEM_MIN_GIB = 6.0
+# A RoBERTa-base fine-tuned on GoEmotions (28 labels, MIT): reads a poem's emotions whole.
+DEFAULT_EMOTION_MODEL = "SamLowe/roberta-base-go_emotions"
 # Distilled for 1-4 steps at guidance 0 (512 px native), diffusers layout, no safety checker.
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
 # What `IMAGE_MODEL=auto` picks on a GPU that keeps it resident: 1024 px native in 1-4 steps,
@@ -143,7 +145,7 @@ def missing_files(folder: Path, *, kind: str) -> list[str]:
         missing.append("config.json")
     if not _has_weights(folder):
         missing.append("weights (*.safetensors in full precision)")
-    if kind == "llm" and not any(
+    if kind in ("llm", "classifier") and not any(
         (folder / name).is_file() for name in ("tokenizer.json", "tokenizer.model", "vocab.json")
     ):
         missing.append("tokenizer")

@@ -38,5 +38,6 @@ def inspection(db: Database, artwork_id: int, *, image: str) -> dict[str, Any]:
         "nearest_image": _maybe(db, novelty.get("nearest_image")),
         "emotions": curation.get("emotions") or {},
         "mood_from": curation.get("mood_from"),
+        "emotions_from": curation.get("emotions_from"),
         "weights": weights,
     }

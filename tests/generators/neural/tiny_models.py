@@ -265,3 +265,33 @@ def build_tiny_flux(folder: Path, *, seed: int = 0) -> Path:
     )
     pipe.save_pretrained(folder)
     return folder
+
+
+def build_tiny_emotion_classifier(folder: Path, *, seed: int = 0) -> Path:
+    """Save a tiny random RoBERTa sequence classifier with GoEmotions' 28 labels."""
+    import torch
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    from generators.mood.emotions import GO_EMOTIONS_TO_MOODS
+
+    tokenizer = byte_level_tokenizer(chat_template=False)
+    labels = list(GO_EMOTIONS_TO_MOODS)
+    torch.manual_seed(seed)
+    model = RobertaForSequenceClassification(
+        RobertaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=130,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            problem_type="multi_label_classification",
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    tokenizer.save_pretrained(folder)
+    model.save_pretrained(folder)
+    return folder
