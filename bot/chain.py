@@ -236,8 +236,9 @@ class Chain:
             for stage, s in self.specs.items()
         }
         self._engines: dict[Stage, Any] = {}
-        self.emotion_model, why = emotion_classifier(settings)
+        self.emotion_model: str | None = None
         if settings.mood_from_poem:
+            self.emotion_model, why = emotion_classifier(settings)
             log.info("the poem's emotions come from %s", why)
 
     def engine(self, stage: Stage) -> Any:

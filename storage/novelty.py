@@ -61,26 +61,24 @@ class _HashCache:
 _CACHES: weakref.WeakKeyDictionary[Database, _HashCache] = weakref.WeakKeyDictionary()
 
 
-def _stored_hashes(
-    db: Database, session: Session, *, again: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
+def _stored_hashes(db: Database, session: Session) -> tuple[np.ndarray, np.ndarray]:
     """Ids and perceptual hashes of every archived artwork that has one."""
-    cache = _CACHES.setdefault(db, _HashCache())
     has_hash = ArtworkRow.image_phash.is_not(None)
-    newest = int(cache.ids[-1]) if len(cache.ids) else 0
-    rows = session.execute(
-        select(ArtworkRow.id, ArtworkRow.image_phash)
-        .where(has_hash, ArtworkRow.id > newest)
-        .order_by(ArtworkRow.id)
-    ).all()
-    if rows:
+    cache = _CACHES.setdefault(db, _HashCache())
+    for attempt in range(2):
+        newest = int(cache.ids[-1]) if len(cache.ids) else 0
+        rows = session.execute(
+            select(ArtworkRow.id, ArtworkRow.image_phash)
+            .where(has_hash, ArtworkRow.id > newest)
+            .order_by(ArtworkRow.id)
+        ).all()
         cache.ids = np.concatenate([cache.ids, np.fromiter((r[0] for r in rows), np.int64)])
         cache.hashes = np.concatenate([cache.hashes, np.fromiter((r[1] for r in rows), np.int64)])
-    count = session.scalar(select(func.count()).select_from(ArtworkRow).where(has_hash))
-    if count != len(cache.ids) and again:
+        count = session.scalar(select(func.count()).select_from(ArtworkRow).where(has_hash))
+        if count == len(cache.ids) or attempt:
+            break
         # Rows were deleted (or rewritten) since: read them all again, once.
-        _CACHES.pop(db, None)
-        return _stored_hashes(db, session, again=False)
+        cache = _CACHES[db] = _HashCache()
     return cache.ids, cache.hashes
 
 

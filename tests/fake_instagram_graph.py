@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 import requests
 import responses
 
-from tests.fakes import SECRETS, Reply, _json
+from tests.fakes import SECRETS, Reply, _json, scripted_answer
 
 USER_ID = "17841400000000001"
 USERNAME = "kavi.poet"
@@ -104,16 +103,7 @@ class FakeInstagramGraph:
             auth = request.headers.get("Authorization", "")
             if auth.removeprefix("Bearer ") not in self.tokens:
                 return _json(*dead_token_reply())
-            reply = self.replies[name].popleft() if self.replies[name] else None
-            if reply is None or reply.accept:
-                answer = work(request)
-                if self.kill_at == name:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                if reply is None:
-                    return answer
-            if reply.error is not None:
-                return reply.error
-            return _json(reply.status, reply.body, reply.headers)
+            return scripted_answer(self.replies[name], request, work, die=self.kill_at == name)
 
         return handle
 

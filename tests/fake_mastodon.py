@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 import requests
 import responses
 
-from tests.fakes import SECRETS, Reply, _json
+from tests.fakes import SECRETS, Reply, _json, scripted_answer
 
 INSTANCE = "https://mastodon.example"
 ACCOUNT_ID = "109348209234982342"
@@ -166,14 +166,7 @@ class FakeMastodon:
             token = SECRETS["MASTODON_ACCESS_TOKEN"]
             if name != "instance_v1" and request.headers.get("Authorization") != f"Bearer {token}":
                 return _json(401, {"error": "The access token is invalid"})
-            reply = self.replies[name].popleft() if self.replies[name] else None
-            if reply is None:
-                return work(request)
-            if reply.accept:
-                work(request)
-            if reply.error is not None:
-                return reply.error
-            return _json(reply.status, reply.body, reply.headers)
+            return scripted_answer(self.replies[name], request, work, die=False)
 
         return handle
 

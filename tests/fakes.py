@@ -221,17 +221,9 @@ class FakeX:
         auth = auth.decode() if isinstance(auth, bytes) else auth
         if not auth.startswith("OAuth ") or SECRETS["TWITTER_API_KEY"] not in unquote(auth):
             return _json(401, x_problem(401, "Unauthorized", "Unauthorized"))
-        reply = self.replies[endpoint].popleft() if self.replies[endpoint] else None
-        if reply is None or reply.accept:
-            answer = work(request)
-            if self.kill_after == endpoint:
-                # The platform has the post; the process dies before it reads the answer.
-                os.kill(os.getpid(), signal.SIGKILL)
-            if reply is None:
-                return answer
-        if reply.error is not None:
-            return reply.error
-        return _json(reply.status, reply.body, reply.headers)
+        return scripted_answer(
+            self.replies[endpoint], request, work, die=self.kill_after == endpoint
+        )
 
     def _upload(self, request: requests.PreparedRequest) -> Any:
         def work(request: requests.PreparedRequest) -> Any:
@@ -336,6 +328,31 @@ class FakeX:
             return _json(200, {"data": data, "meta": meta})
 
         return self._handle("timeline", request, work)
+
+
+def scripted_answer(
+    replies: deque[Reply],
+    request: requests.PreparedRequest,
+    work: Callable[[requests.PreparedRequest], Any],
+    *,
+    die: bool,
+) -> Any:
+    """A fake platform's answer: the next scripted reply, else what `work` does.
+
+    A reply that `accept`s lets the platform do the work first and then answers as scripted
+    (a 5xx after the post was made). With `die`, the process is killed right after the work:
+    the platform has it, the client never reads the answer.
+    """
+    reply = replies.popleft() if replies else None
+    if reply is None or reply.accept:
+        answer = work(request)
+        if die:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if reply is None:
+            return answer
+    if reply.error is not None:
+        return reply.error
+    return _json(reply.status, reply.body, reply.headers)
 
 
 def request_json(request: requests.PreparedRequest) -> Any:
