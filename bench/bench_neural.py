@@ -46,22 +46,13 @@ KAVI = Config("kavi", dtype="auto", tiny_vae=True)
 KAVI_COMPILED = Config("kavi+compile", dtype="auto", tiny_vae=True, compile=True)
 
 
-def build_full_models(folder: Path) -> None:
-    """Save SD-Turbo-size (SD 2.1 shapes), TAESD-size and SmolLM2-360M-size random models."""
+def build_full_sd(folder: Path) -> Path:
+    """Save a random-weight pipeline with SD-Turbo's shapes (SD 2.1: UNet, VAE, text encoder)."""
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        AutoencoderTiny,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, LlamaConfig, LlamaForCausalLM
+    from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
 
-    from tests.generators.neural.tiny_models import (
-        byte_level_tokenizer,
-        clip_tokenizer,
-        turbo_scheduler,
-    )
+    from tests.generators.neural.tiny_models import clip_tokenizer, turbo_scheduler
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
@@ -110,8 +101,18 @@ def build_full_models(folder: Path) -> None:
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
-    ).save_pretrained(folder / "sd")
-    del unet, vae, text_encoder
+    ).save_pretrained(folder)
+    return folder
+
+
+def build_full_models(folder: Path) -> None:
+    """Save SD-Turbo-size (SD 2.1 shapes), TAESD-size and SmolLM2-360M-size random models."""
+    from diffusers import AutoencoderTiny
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from tests.generators.neural.tiny_models import byte_level_tokenizer
+
+    build_full_sd(folder / "sd")
     AutoencoderTiny().save_pretrained(folder / "taesd")
     lm_tokenizer = byte_level_tokenizer(chat_template=True)
     lm = LlamaForCausalLM(

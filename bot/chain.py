@@ -69,6 +69,8 @@ _OPTION_SETTINGS: dict[str, str] = {
     "lettering": "lettering",
     "resolution": "image_render_size",
     "style": "style_name",
+    "lora": "lora_source",
+    "lora_scale": "lora_scale",
 }
 # Engines whose model is not the stage's model setting: the gan painter's "model" is the
 # trained style's folder (DATA_DIR/styles/STYLE_NAME).
@@ -189,6 +191,8 @@ def engine_options(spec: EngineSpec, settings: Settings, *, model: str | None = 
         return spec.options(**values)
     except OptionError as exc:
         variable = sources.get(exc.option)
+        # Properties derived from a setting are reported as the setting the user wrote.
+        variable = {"lora_source": "lora"}.get(variable or "", variable)
         # Defaults are valid, so a bad option comes from a setting; still, never hide one.
         problem = f"{variable.upper()}: {exc.problem}" if variable else f"{spec.name}: {exc}"
         raise ConfigError(f"invalid configuration: {problem}") from None

@@ -142,6 +142,10 @@ class Settings(BaseSettings):
     style_dir: Path | None = None
     # A style trained with `kavi style train NAME`, painted by IMAGE_ENGINE=gan.
     style_name: str = ""
+    # A LoRA fused into the diffusion model: a style trained with `--backend lora` (by name), a
+    # LoRA checkpoint folder or a .safetensors file; and how strongly it applies.
+    lora: str = ""
+    lora_scale: float = Field(default=1.0, ge=0.0, le=4.0)
 
     publishers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The built-in publishers' variables (bot/publishers/registry.py), typed here for their
@@ -319,6 +323,18 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kavi.db'}"
+
+    @property
+    def lora_source(self) -> str:
+        """Where LORA points: a style's folder when it is a style name, else the path, or ''."""
+        from generators.style.layout import STYLE_NAME_PATTERN
+
+        value = self.lora.strip()
+        if not value:
+            return ""
+        if STYLE_NAME_PATTERN.match(value) and not Path(value).expanduser().exists():
+            return str(self.data_dir / "styles" / value)
+        return str(Path(value).expanduser())
 
     @property
     def style_model(self) -> str:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_INTERRUPTED = 0, 130
 RESOLUTIONS = (16, 32, 64, 128, 256, 512, 1024)
-BACKENDS = ("gan",)
+BACKENDS = ("gan", "lora")
 
 
 def add_style_parser(commands: Any) -> None:
@@ -52,21 +52,38 @@ def add_style_parser(commands: Any) -> None:
         "train", help="train the style (resumes from its last checkpoint; Ctrl-C saves and stops)"
     )
     train.add_argument("name", help="a prepared style")
-    train.add_argument("--backend", choices=BACKENDS, default="gan", help="what to train (gan)")
-    train.add_argument("--steps", type=int, default=10_000, help="train up to this step (10000)")
+    train.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="gan",
+        help="gan: a GAN from scratch (default); lora: a LoRA of the diffusion model on disk",
+    )
+    train.add_argument("--steps", type=int, help="train up to this step (gan 10000, lora 1000)")
     train.add_argument(
         "--resolution", type=int, choices=RESOLUTIONS, metavar="PX", help="default: the dataset's"
     )
-    train.add_argument("--batch-size", type=int, help="images per step per process (default 8)")
-    train.add_argument("--width", type=int, help="network base width (default 64)")
-    train.add_argument("--latent", type=int, help="latent vector size (default 256)")
-    train.add_argument("--lr", type=float, help="Adam learning rate (default 0.0002)")
+    train.add_argument("--batch-size", type=int, help="images per step per process (gan 8, lora 1)")
+    train.add_argument("--width", type=int, help="gan: network base width (default 64)")
+    train.add_argument("--latent", type=int, help="gan: latent vector size (default 256)")
+    train.add_argument("--lr", type=float, help="learning rate (gan 0.0002, lora 0.0001)")
+    train.add_argument(
+        "--model", help="lora: the diffusion model to fine-tune (default: IMAGE_MODEL, on disk)"
+    )
+    train.add_argument("--rank", type=int, help="lora: the adapter's rank (default 16)")
+    train.add_argument(
+        "--sample-steps", type=int, help="lora: denoising steps of the sample grids (default 2)"
+    )
+    train.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="lora: recompute activations to save memory (slower; for large models)",
+    )
     train.add_argument("--seed", type=int, help="run seed: data order, latents (default 0)")
     train.add_argument(
         "--augment", help="comma list of color, translation, cutout, or none (default all three)"
     )
-    train.add_argument("--checkpoint-every", type=int, default=500, help="steps (default 500)")
-    train.add_argument("--sample-every", type=int, default=500, help="steps (default 500)")
+    train.add_argument("--checkpoint-every", type=int, help="steps (gan 500, lora 100)")
+    train.add_argument("--sample-every", type=int, help="steps (gan 500, lora 100)")
     train.add_argument(
         "--precision",
         choices=("auto", "no", "fp16", "bf16"),
@@ -101,6 +118,8 @@ def run_style(args: argparse.Namespace, settings: Settings) -> int:
     if action == "prepare":
         return _prepare(args, styles_dir)
     if action == "train":
+        if args.backend == "lora":
+            return _train_lora(args, styles_dir, settings)
         return _train(args, styles_dir)
     if action == "sample":
         return _sample(args, styles_dir)
@@ -191,6 +210,13 @@ class _RichReporter:
         self.progress.stop()
 
 
+class _LossReporter(_RichReporter):
+    """The progress bar with the LoRA's one loss."""
+
+    def step(self, step: int, losses: dict[str, float]) -> None:
+        self.progress.update(self.task, completed=step, losses=f"loss {losses['loss']:.4f}")
+
+
 def _train(args: argparse.Namespace, styles_dir: Path) -> int:
     import sys
 
@@ -201,12 +227,13 @@ def _train(args: argparse.Namespace, styles_dir: Path) -> int:
 
     for name in ("steps", "batch_size", "width", "latent", "checkpoint_every", "sample_every"):
         _positive(name.replace("_", "-"), getattr(args, name))
+    _refuse_other_backends(args, "gan", ("model", "rank", "sample_steps"))
     layout = StyleLayout.of(styles_dir, args.name)
     manifest = layout.read_manifest()
     schedule = {
-        "steps": args.steps,
-        "checkpoint_every": args.checkpoint_every,
-        "sample_every": args.sample_every,
+        "steps": args.steps or 10_000,
+        "checkpoint_every": args.checkpoint_every or 500,
+        "sample_every": args.sample_every or 500,
         "precision": args.precision,
         "device": args.device,
     }
@@ -235,15 +262,84 @@ def _train(args: argparse.Namespace, styles_dir: Path) -> int:
     # process reports, and only it prints the outcome.
     reporter = _RichReporter() if sys.stdout.isatty() else None
     result = train_gan(layout, options, reporter=reporter, fresh=args.fresh)
+    return _trained_outcome(args.name, result, layout.run("gan"))
+
+
+def _trained_outcome(name: str, result: Any, run: Any) -> int:
+    """Print where training stopped (main process only); 130 when it was interrupted."""
     if not result.main_process:
         return EXIT_OK
     where = result.checkpoint.path if result.checkpoint else "no checkpoint"
     if result.interrupted:
         print(f"stopped at step {result.step} ({where}); run the same command to resume")
         return EXIT_INTERRUPTED
-    print(f"style {args.name}: trained to step {result.step}; last checkpoint {where}")
-    print(f"  samples: {layout.samples}  losses: {layout.loss_log} ({layout.loss_plot})")
+    print(f"style {name}: trained to step {result.step}; last checkpoint {where}")
+    print(f"  samples: {run.samples}  losses: {run.loss_log} ({run.loss_plot})")
     return EXIT_OK
+
+
+def _refuse_other_backends(
+    args: argparse.Namespace, backend: str, options: tuple[str, ...]
+) -> None:
+    """ConfigError naming options given that only another backend takes."""
+    from core.errors import ConfigError
+
+    given = [f"--{o.replace('_', '-')}" for o in options if getattr(args, o, None)]
+    if given:
+        raise ConfigError(f"{', '.join(given)} do(es) not apply to --backend {backend}")
+
+
+def _train_lora(args: argparse.Namespace, styles_dir: Path, settings: Settings) -> int:
+    import sys
+
+    from bot.chain import configured_model
+    from generators.style.checkpoint import latest_checkpoint
+    from generators.style.layout import StyleError, StyleLayout
+    from generators.style.lora import (
+        LORA_WEIGHTS,
+        LoraOptions,
+        options_from_lora_checkpoint,
+        train_lora,
+    )
+
+    for name in ("steps", "batch_size", "rank", "sample_steps", "checkpoint_every", "sample_every"):
+        _positive(name.replace("_", "-"), getattr(args, name))
+    _refuse_other_backends(args, "lora", ("width", "latent"))
+    layout = StyleLayout.of(styles_dir, args.name)
+    layout.read_manifest()
+    schedule = _given(
+        steps=args.steps,
+        checkpoint_every=args.checkpoint_every,
+        sample_every=args.sample_every,
+        sample_steps=args.sample_steps,
+    )
+    schedule.update(
+        precision=args.precision,
+        device=args.device,
+        gradient_checkpointing=args.gradient_checkpointing,
+    )
+    given = _given(
+        model=args.model,
+        resolution=args.resolution,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        rank=args.rank,
+        seed=args.seed,
+    )
+    resume = None if args.fresh else latest_checkpoint(layout.lora.checkpoints, LORA_WEIGHTS)
+    try:
+        if resume is not None:
+            # Unset options come from the checkpoint, so a plain `train NAME --backend lora`
+            # resumes.
+            options = options_from_lora_checkpoint(resume, **{**given, **schedule})
+        else:
+            model = given.pop("model", None) or configured_model("image", settings)[0]
+            options = LoraOptions(model=model, **given, **schedule)
+    except ValueError as exc:
+        raise StyleError(f"cannot train style {args.name!r}: {exc}") from None
+    reporter = _LossReporter() if sys.stdout.isatty() else None
+    result = train_lora(layout, options, reporter=reporter, fresh=args.fresh)
+    return _trained_outcome(args.name, result, layout.lora)
 
 
 def _given(**values: Any) -> dict[str, Any]:

@@ -297,3 +297,22 @@ def pull_models(models: list[str]) -> list[Path]:
             raise ModelPullError(f"could not pull {model}: {exc}") from exc
         folders.append(Path(path))
     return folders
+
+
+# model_index.json `_class_name` prefixes, most specific first.
+_PIPELINE_FAMILIES = (
+    ("StableDiffusionXL", "sdxl"),
+    ("StableDiffusion3", "sd3"),
+    ("Flux", "flux"),
+    ("StableDiffusion", "sd"),
+)
+
+
+def pipeline_family(folder: Path) -> str | None:
+    """The latent family of a diffusers pipeline folder (`sd`, `sdxl`, ...), or None if unknown."""
+    try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = str(index.get("_class_name", "")) if isinstance(index, dict) else ""
+    return next((family for prefix, family in _PIPELINE_FAMILIES if name.startswith(prefix)), None)

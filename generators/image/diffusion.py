@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -21,6 +22,7 @@ from generators.models import (
     ModelOptions,
     OptionError,
     local_model_path,
+    pipeline_family,
     weights_on_disk,
 )
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from generators.poem.base import Poem
+    from generators.style.lora import LoraWeights
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +46,6 @@ TINY_VAE_FAMILIES = {
     "madebyollin/taef1": "flux",
 }
 TINY_VAE_FOR_FAMILY = {family: model for model, family in TINY_VAE_FAMILIES.items()}
-# model_index.json `_class_name` prefixes, most specific first.
-_PIPELINE_FAMILIES = (
-    ("StableDiffusionXL", "sdxl"),
-    ("StableDiffusion3", "sd3"),
-    ("Flux", "flux"),
-    ("StableDiffusion", "sd"),
-)
 # How many seeds a painter tries before giving up on black or blank output.
 DEFAULT_MAX_ATTEMPTS = 3
 
@@ -66,9 +62,23 @@ class DiffusionOptions(ModelOptions):
     compile: bool = False
     resolution: int | None = None
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    # A LoRA Kavi trained (`kavi style train NAME --backend lora`: the style's folder), a LoRA
+    # checkpoint folder or a .safetensors file; fused into the model at `lora_scale`.
+    lora: str = ""
+    lora_scale: float = 1.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not 0 <= self.lora_scale <= 4:
+            raise OptionError("lora_scale", f"must be between 0 and 4, got {self.lora_scale}")
+        if self.lora.strip():
+            from generators.style.layout import StyleError
+            from generators.style.lora import find_lora
+
+            try:
+                find_lora(self.lora.strip())
+            except StyleError as exc:
+                raise OptionError("lora", str(exc)) from None
         if not 1 <= self.steps <= 100:
             raise OptionError("steps", f"must be between 1 and 100, got {self.steps}")
         if self.guidance < 0:
@@ -98,21 +108,13 @@ class PipelineKey:
     device: str
     dtype: str
     tiny_vae: str | None
+    # The LoRA file fused into the denoiser, by path and sha256, and its scale.
+    lora: tuple[str, str, float] | None = None
 
 
 _PIPELINES: dict[PipelineKey, Any] = {}
 _IMG2IMG: dict[PipelineKey, Any] = {}
 _LOCK = threading.RLock()
-
-
-def pipeline_family(folder: Path) -> str | None:
-    """The latent family of a diffusers pipeline folder (`sd`, `sdxl`, ...), or None if unknown."""
-    try:
-        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    name = str(index.get("_class_name", "")) if isinstance(index, dict) else ""
-    return next((family for prefix, family in _PIPELINE_FAMILIES if name.startswith(prefix)), None)
 
 
 def resolve_tiny_vae(tiny_vae: str | None, device: str, family: str | None = "sd") -> str | None:
@@ -173,15 +175,21 @@ def load_text2image(options: DiffusionOptions) -> Any:
     resolved_device = resolve_device(options.device)
     resolved_dtype = dtype_name(resolve_dtype(options.dtype, resolved_device))
     folder = local_model_path(options.model, kind="diffusion")
+    lora = applied_lora(options)
     key = PipelineKey(
         options.model,
         resolved_device,
         resolved_dtype,
         resolve_tiny_vae(options.tiny_vae, resolved_device, pipeline_family(folder)),
+        (str(lora.path), lora.sha256, options.lora_scale) if lora else None,
     )
     with _LOCK:
         pipe = _PIPELINES.get(key)
         if pipe is None:
+            # A newer LoRA checkpoint replaces the older one's pipeline: never two resident.
+            for stale in [k for k in _PIPELINES if dataclasses.replace(k, lora=key.lora) == key]:
+                _PIPELINES.pop(stale)
+                _IMG2IMG.pop(stale, None)
             pipe = _load_pipeline(key)
             _PIPELINES[key] = pipe
         if options.compile and not getattr(pipe, "_kavi_compiled", False):
@@ -191,6 +199,27 @@ def load_text2image(options: DiffusionOptions) -> Any:
             setattr(pipe, name, torch.compile(getattr(pipe, name)))
             pipe._kavi_compiled = True
         return pipe
+
+
+def applied_lora(options: DiffusionOptions) -> LoraWeights | None:
+    """The LoRA these options fuse into the model (its newest checkpoint now), or None."""
+    if not options.lora.strip():
+        return None
+    from generators.style.layout import StyleError
+    from generators.style.lora import find_lora
+
+    try:
+        return find_lora(options.lora.strip())
+    except StyleError as exc:
+        raise ConfigError(f"LORA: {exc}") from None
+
+
+def recorded_model(options: DiffusionOptions) -> str:
+    """The model as an artwork records it: with the fused LoRA's name, step and sha256."""
+    lora = applied_lora(options)
+    if lora is None:
+        return options.model
+    return f"{options.model} + {lora.describe()} at scale {options.lora_scale:g}"
 
 
 def load_image2image(options: DiffusionOptions) -> Any:
@@ -244,7 +273,25 @@ def _load_pipeline(key: PipelineKey) -> Any:
     pipe.to(key.device)
     pipe.set_progress_bar_config(disable=True)
     _use_sdpa(pipe)
+    if key.lora is not None:
+        _fuse_lora(pipe, Path(key.lora[0]), key.lora[2])
     return pipe
+
+
+def _fuse_lora(pipe: Any, weights: Path, scale: float) -> None:
+    """Fuse the LoRA into the model's weights at `scale`, then drop its layers (no slow-down)."""
+    log.info("fusing LoRA %s into the image model at scale %g", weights, scale)
+    try:
+        pipe.load_lora_weights(
+            str(weights.parent), weight_name=weights.name, adapter_name="kavi_style"
+        )
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise GenerationError(
+            f"could not load the LoRA {weights} into the image model: {exc} (was it trained "
+            "on another model family?)"
+        ) from exc
+    pipe.fuse_lora(lora_scale=scale, adapter_names=["kavi_style"])
+    pipe.unload_lora_weights()
 
 
 def _use_sdpa(pipe: Any) -> None:
@@ -360,12 +407,18 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
         return load_text2image(self.options)
 
     def prompt_for(self, poem: Poem) -> str:
-        """The prompt: the ink painter's scene record (season included), then the art direction."""
+        """The prompt: the ink painter's scene record (season included), then the art direction;
+        with a LoRA Kavi trained, its style's token in place of the art direction."""
         from generators.image.scene import scene_from_poem
 
         scene_prompt = scene_from_poem(poem).prompt
-        style_words = self.options.style_words
+        lora = applied_lora(self.options)
+        style_words = lora.token if lora and lora.token else self.options.style_words
         return f"{scene_prompt}, {style_words}" if style_words else scene_prompt
+
+    def recorded_model(self) -> str:
+        """The model as the artwork records it: with the LoRA's name, step and sha256."""
+        return recorded_model(self.options)
 
     def paint(self, poem: Poem, *, size: int, seed: int) -> Painting:
         """Paint the poem at `size` px square; a black or blank image is redone on the next seed."""
@@ -393,7 +446,7 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
             image=image,
             prompt=prompt,
             engine=self.name,
-            model=self.model,
+            model=self.recorded_model(),
             description=scene_from_poem(poem).describe(),
             # Recorded, so that an enlarged render is never passed off as a native one.
             rendered_size=rendered if rendered != size else None,

@@ -13,6 +13,7 @@ from generators.image.diffusion import (
     generation_resolution,
     latent_multiple,
     load_image2image,
+    recorded_model,
     render_usable,
 )
 from generators.models import ModelEngine, OptionError
@@ -77,7 +78,7 @@ class DiffusionStylist(ModelEngine[DiffusionStylistOptions]):
             image=result,
             mood=mood.name,
             engine=self.name,
-            model=self.model,
+            model=recorded_model(self.options),
             style_reference=style_image,
             prompt=prompt,
         )

@@ -1,10 +1,12 @@
-"""GAN checkpoints: one folder per step of safetensors files and a state.json, made atomically.
+"""Training checkpoints: one folder per step of safetensors files and a state.json, made atomically.
 
-`step-00000500/` holds generator.safetensors, generator_ema.safetensors (what sampling and the
-painter load), discriminator.safetensors, optimizers.safetensors (both Adam states; their
-non-tensor parts in the file's metadata) and state.json (the step, the architecture and
-training options, the EMA weights' sha256). The folder is written under a temporary name
-and renamed when complete, so a kill at any moment leaves only whole checkpoints.
+A GAN's `step-00000500/` holds generator.safetensors, generator_ema.safetensors (what
+sampling and the painter load), discriminator.safetensors, optimizers.safetensors (both Adam
+states; their non-tensor parts in the file's metadata) and state.json (the step, the
+architecture and training options, the EMA weights' sha256). A LoRA's holds the adapter in
+peft's layout (resume), the same weights in diffusers' layout (what the painter loads), the
+optimizer and state.json. The folder is written under a temporary name and renamed when
+complete, so a kill at any moment leaves only whole checkpoints.
 """
 
 from __future__ import annotations
@@ -42,22 +44,25 @@ class Checkpoint:
 
     @property
     def sha256(self) -> str:
-        """The sha256 of the EMA generator's weights: what an artwork records to be reproducible."""
-        return str(self.state["ema_sha256"])
+        """The sha256 of the weights a painter loads: what an artwork records to be reproducible."""
+        return str(self.state.get("weights_sha256") or self.state["ema_sha256"])
 
 
 def step_folder(checkpoints: Path, step: int) -> Path:
     return checkpoints / f"step-{step:08d}"
 
 
-def list_checkpoints(checkpoints: Path) -> list[Checkpoint]:
-    """The complete checkpoints under `checkpoints`, oldest first (unfinished ones are ignored)."""
+def list_checkpoints(checkpoints: Path, weights: str = EMA_FILE) -> list[Checkpoint]:
+    """The complete checkpoints under `checkpoints`, oldest first (unfinished ones are ignored).
+
+    `weights` is the file a complete checkpoint must hold (the GAN's EMA generator by default).
+    """
     if not checkpoints.is_dir():
         return []
     found = []
     for path in checkpoints.iterdir():
         match = _STEP_DIR.match(path.name)
-        if not match or not (path / STATE).is_file() or not (path / EMA_FILE).is_file():
+        if not match or not (path / STATE).is_file() or not (path / weights).is_file():
             continue
         try:
             state = json.loads((path / STATE).read_text(encoding="utf-8"))
@@ -67,19 +72,22 @@ def list_checkpoints(checkpoints: Path) -> list[Checkpoint]:
     return sorted(found, key=lambda c: c.step)
 
 
-def latest_checkpoint(checkpoints: Path) -> Checkpoint | None:
+def latest_checkpoint(checkpoints: Path, weights: str = EMA_FILE) -> Checkpoint | None:
     """The newest complete checkpoint, or None when training has not saved one yet."""
-    found = list_checkpoints(checkpoints)
+    found = list_checkpoints(checkpoints, weights)
     return found[-1] if found else None
 
 
-def require_checkpoint(checkpoints: Path, style: str) -> Checkpoint:
+def require_checkpoint(
+    checkpoints: Path, style: str, weights: str = EMA_FILE, backend: str = "gan"
+) -> Checkpoint:
     """The newest checkpoint of `style`, or StyleError saying how to train it."""
-    found = latest_checkpoint(checkpoints)
+    found = latest_checkpoint(checkpoints, weights)
     if found is None:
+        flag = "" if backend == "gan" else f" --backend {backend}"
         raise StyleError(
             f"style {style!r} has no trained checkpoint in {checkpoints}; "
-            f"run `kavi style train {style}` first"
+            f"run `kavi style train {style}{flag}` first"
         )
     return found
 
@@ -141,7 +149,36 @@ def save_checkpoint(
     state: dict[str, Any],
     keep: int,
 ) -> Checkpoint:
-    """Write a complete checkpoint for `step` atomically, then drop all but the newest `keep`."""
+    """Write a complete GAN checkpoint for `step` atomically, then keep the newest `keep`."""
+    return write_checkpoint(
+        checkpoints,
+        step,
+        files={
+            "generator.safetensors": (generator, None),
+            EMA_FILE: (generator_ema, None),
+            "discriminator.safetensors": (discriminator, None),
+        },
+        optimizers=optimizers,
+        state=state,
+        weights=EMA_FILE,
+        digest_key="ema_sha256",
+        keep=keep,
+    )
+
+
+def write_checkpoint(
+    checkpoints: Path,
+    step: int,
+    *,
+    files: dict[str, tuple[dict[str, torch.Tensor], dict[str, str] | None]],
+    optimizers: dict[str, dict[str, Any]],
+    state: dict[str, Any],
+    weights: str,
+    digest_key: str = "weights_sha256",
+    keep: int,
+) -> Checkpoint:
+    """Write `files` (safetensors: tensors, metadata), the optimizers and state.json as the
+    checkpoint of `step`, atomically; record the sha256 of `weights`; keep the newest `keep`."""
     from safetensors.torch import save_file
 
     target = step_folder(checkpoints, step)
@@ -149,9 +186,8 @@ def save_checkpoint(
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
     try:
-        save_file(_tensors(generator), str(building / "generator.safetensors"))
-        save_file(_tensors(generator_ema), str(building / EMA_FILE))
-        save_file(_tensors(discriminator), str(building / "discriminator.safetensors"))
+        for name, (tensors_of, file_metadata) in files.items():
+            save_file(_tensors(tensors_of), str(building / name), metadata=file_metadata)
         tensors: dict[str, Any] = {}
         metadata: dict[str, str] = {}
         for prefix, optimizer in optimizers.items():
@@ -159,7 +195,7 @@ def save_checkpoint(
             tensors.update(part)
             metadata.update(meta)
         save_file(_tensors(tensors), str(building / "optimizers.safetensors"), metadata=metadata)
-        full_state = {**state, "step": step, "ema_sha256": file_sha256(building / EMA_FILE)}
+        full_state = {**state, "step": step, digest_key: file_sha256(building / weights)}
         write_json_atomic(building / STATE, full_state)
         for file in building.iterdir():
             with file.open("rb") as handle:
@@ -169,7 +205,7 @@ def save_checkpoint(
         os.replace(building, target)
     finally:
         shutil.rmtree(building, ignore_errors=True)
-    for old in list_checkpoints(checkpoints)[:-keep]:
+    for old in list_checkpoints(checkpoints, weights)[:-keep]:
         shutil.rmtree(old.path, ignore_errors=True)
     return Checkpoint(target, step, full_state)
 

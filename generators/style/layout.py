@@ -15,7 +15,7 @@ from typing import Any
 from core.errors import ConfigError
 
 # A style name is a folder name and a word in logs: keep it plain.
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+STYLE_NAME_PATTERN = _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MANIFEST = "manifest.json"
 
 
@@ -31,6 +31,29 @@ def check_style_name(name: str) -> str:
             "starting with a letter or digit (e.g. masks, oil-portraits)"
         )
     return name
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One backend's training files: checkpoints, sample grids, the loss log and its plot."""
+
+    root: Path
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def loss_log(self) -> Path:
+        return self.root / "losses.jsonl"
+
+    @property
+    def loss_plot(self) -> Path:
+        return self.root / "losses.png"
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,14 @@ class StyleLayout:
     @property
     def gan(self) -> Path:
         return self.root / "gan"
+
+    def run(self, backend: str) -> RunFolder:
+        """The training files of `backend` (gan, lora) under this style."""
+        return RunFolder(self.root / backend)
+
+    @property
+    def lora(self) -> RunFolder:
+        return self.run("lora")
 
     @property
     def checkpoints(self) -> Path:

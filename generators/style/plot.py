@@ -11,7 +11,13 @@ import numpy as np
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-SERIES = (("loss_d", (200, 60, 50)), ("loss_g", (40, 90, 190)), ("loss_recon", (60, 150, 70)))
+# The GAN's three losses and the LoRA's one; a log is drawn with the series it has.
+SERIES = (
+    ("loss_d", (200, 60, 50)),
+    ("loss_g", (40, 90, 190)),
+    ("loss_recon", (60, 150, 70)),
+    ("loss", (120, 60, 160)),
+)
 WIDTH, HEIGHT, MARGIN = 720, 360, 48
 
 
@@ -50,11 +56,12 @@ def plot_losses(records: list[dict[str, float]]) -> Image:
         draw.text((left + 10, top + 10), "no steps logged yet", fill=(0, 0, 0))
         return chart
     steps = np.array([r["step"] for r in records], dtype=np.float64)
+    present = [(name, colour) for name, colour in SERIES if any(name in r for r in records)]
     curves = {
         name: _smooth(np.array([r.get(name, np.nan) for r in records], dtype=np.float64))
-        for name, _ in SERIES
+        for name, _ in present
     }
-    every = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
+    every = np.concatenate([c[np.isfinite(c)] for c in curves.values()] or [np.zeros(0)])
     low, high = (float(every.min()), float(every.max())) if every.size else (0.0, 1.0)
     if high - low < 1e-9:
         low, high = low - 0.5, high + 0.5
@@ -65,7 +72,7 @@ def plot_losses(records: list[dict[str, float]]) -> Image:
         y = bottom - (value - low) / (high - low) * (bottom - top)
         return x, y
 
-    for name, colour in SERIES:
+    for name, colour in present:
         values = curves[name]
         points = [point(s, v) for s, v in zip(steps, values, strict=True) if np.isfinite(v)]
         if len(points) > 1:
@@ -74,7 +81,7 @@ def plot_losses(records: list[dict[str, float]]) -> Image:
     draw.text((right - 80, bottom + 6), f"step {int(last)}", fill=(0, 0, 0))
     draw.text((4, top), f"{high:.2f}", fill=(0, 0, 0))
     draw.text((4, bottom - 10), f"{low:.2f}", fill=(0, 0, 0))
-    for index, (name, colour) in enumerate(SERIES):
+    for index, (name, colour) in enumerate(present):
         x = left + 10 + index * 150
         draw.line((x, bottom + 28, x + 20, bottom + 28), fill=colour, width=3)
         draw.text((x + 26, bottom + 22), name, fill=(0, 0, 0))

@@ -29,6 +29,24 @@ MAX_RESOLUTION = 1024
 SIDECAR_SUFFIXES = frozenset({".txt", ".json", ".md", ".csv", ".caption"})
 
 Progress = Callable[[int, int], None]
+# A caption beside an image (`mask01.txt` or `mask01.caption` for `mask01.jpg`) is kept in the
+# manifest for the LoRA backend; longer text is cut (CLIP reads 77 tokens at most).
+CAPTION_SUFFIXES = (".txt", ".caption")
+MAX_CAPTION_CHARS = 300
+
+
+def read_caption(image: Path) -> str | None:
+    """The sidecar caption of `image`, one line of plain text, or None when it has none."""
+    for suffix in CAPTION_SUFFIXES:
+        sidecar = image.with_suffix(suffix)
+        if sidecar.is_file():
+            try:
+                text = sidecar.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return None
+            caption = " ".join(text.split())[:MAX_CAPTION_CHARS].strip()
+            return caption or None
+    return None
 
 
 @dataclass(frozen=True)
@@ -276,15 +294,17 @@ def _write_dataset(
             image = square(_open_rgb(candidate.path), resolution, fit)
             file = f"images/{index:05d}.png"
             image.save(building / file, format="PNG")
-            entries.append(
-                {
-                    "file": file,
-                    "source": candidate.relative,
-                    "width": candidate.width,
-                    "height": candidate.height,
-                    "sha256": hashlib.sha256((building / file).read_bytes()).hexdigest(),
-                }
-            )
+            entry = {
+                "file": file,
+                "source": candidate.relative,
+                "width": candidate.width,
+                "height": candidate.height,
+                "sha256": hashlib.sha256((building / file).read_bytes()).hexdigest(),
+            }
+            caption = read_caption(candidate.path)
+            if caption:
+                entry["caption"] = caption
+            entries.append(entry)
             if progress:
                 progress(offset + index + 1, offset * 2)
         if progress:

@@ -14,7 +14,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,7 +207,7 @@ def resolve_precision(precision: str, device_type: str) -> str:
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
-def _accelerator(options: TrainOptions) -> Accelerator:
+def make_accelerator(options: Any) -> Accelerator:
     import torch
     from accelerate import Accelerator
 
@@ -219,7 +219,7 @@ def _accelerator(options: TrainOptions) -> Accelerator:
 
 
 @contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
+def stop_on_sigterm() -> Iterator[None]:
     """SIGTERM (docker stop) stops training like Ctrl-C: save, then leave."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -233,6 +233,74 @@ def _stop_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class StepBook:
+    """What a training step does after its update, for both backends: the main process logs
+    the losses (JSONL, flushed) and reports them; grids and checkpoints are made when due;
+    Ctrl-C or SIGTERM saves the step reached (if not saved yet) and ends the run."""
+
+    def __init__(
+        self,
+        *,
+        loss_log: Path,
+        options: Any,
+        result: TrainResult,
+        reporter: TrainReporter,
+        accelerator: Accelerator,
+        sample_grid: Callable[[int], None],
+        checkpoint: Callable[[int], None],
+    ) -> None:
+        self.loss_log = loss_log
+        self.options = options
+        self.result = result
+        self.reporter = reporter
+        self.accelerator = accelerator
+        self.sample_grid = sample_grid
+        self.checkpoint = checkpoint
+        self.main = accelerator.is_main_process
+        self.start = result.step
+        self._handle: Any = None
+        self._began = time.perf_counter()
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Open the log for the run; on an interrupt save the step reached; always close."""
+        result = self.result
+        self._handle = self.loss_log.open("a", encoding="utf-8") if self.main else None
+        self._began = time.perf_counter()
+        try:
+            with stop_on_sigterm():
+                yield
+        except KeyboardInterrupt:
+            result.interrupted = True
+            reached = result.step
+            unsaved = result.checkpoint is None or result.checkpoint.step != reached
+            if self.main and reached > self.start and unsaved:
+                self.reporter.message(f"interrupted: saving step {reached}")
+                self.checkpoint(reached)
+        finally:
+            if self._handle is not None:
+                self._handle.close()
+            if self.main:
+                self.reporter.close()
+
+    def done(self, step: int, losses: dict[str, float]) -> None:
+        """Step `step` (1-based) is complete with `losses` (already averaged over processes)."""
+        self.result.step = step
+        if self.main:
+            record: dict[str, float] = {"step": step}
+            record.update({name: round(float(value), 5) for name, value in losses.items()})
+            record["seconds"] = round(time.perf_counter() - self._began, 3)
+            self._handle.write(json.dumps(record) + "\n")
+            self._handle.flush()
+            self.reporter.step(step, record)
+        options = self.options
+        if step % options.sample_every == 0 or step == options.steps:
+            self.sample_grid(step)
+        if step % options.checkpoint_every == 0 or step == options.steps:
+            self.checkpoint(step)
+            self.accelerator.wait_for_everyone()
 
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
@@ -272,7 +340,7 @@ def train_gan(
     bank = ImageBank(layout.image_paths(), arch.resolution)
     policy = parse_policy(options.augment)
 
-    accelerator = _accelerator(options)
+    accelerator = make_accelerator(options)
     main = accelerator.is_main_process
     world, rank = accelerator.num_processes, accelerator.process_index
     if main:
@@ -293,7 +361,7 @@ def train_gan(
     resume = latest_checkpoint(layout.checkpoints)
     start = 0
     if resume is not None:
-        _check_resumable(resume, options, layout.name)
+        check_resumable(resume, options, layout.name)
         generator.load_state_dict(load_weights(resume.path / "generator.safetensors"))
         discriminator.load_state_dict(load_weights(resume.path / "discriminator.safetensors"))
         ema.load_state_dict(load_weights(resume.ema_weights))
@@ -316,7 +384,7 @@ def train_gan(
     if main:
         if resume is not None:
             reporter.message(f"resuming from step {start} ({resume.path})")
-        _trim_log(layout.loss_log, start)
+        trim_log(layout.loss_log, start)
         if start >= options.steps:
             reporter.message(
                 f"already trained to step {start}; ask for more steps (--steps) to go on"
@@ -359,84 +427,67 @@ def train_gan(
     local_batch = options.batch_size
     decode_side = raw_d.decoder_side
     step = start
-    log_handle = layout.loss_log.open("a", encoding="utf-8") if main else None
-    began = time.perf_counter()
-    try:
-        with _stop_on_sigterm():
-            while step < options.steps:
-                torch.manual_seed(step_seed(options.seed, step, rank))
-                indices = batch_indices(
-                    len(bank), local_batch, world=world, rank=rank, seed=options.seed, step=step
-                )
-                real = bank.batch(indices).to(accelerator.device)
-                flip = torch.rand(local_batch) < 0.5
-                real[flip] = real[flip].flip(-1)
-                z = torch.randn(local_batch, arch.latent).to(accelerator.device)
+    book = StepBook(
+        loss_log=layout.loss_log,
+        options=options,
+        result=result,
+        reporter=reporter,
+        accelerator=accelerator,
+        sample_grid=sample_grid,
+        checkpoint=checkpoint,
+    )
+    with book.running():
+        while step < options.steps:
+            torch.manual_seed(step_seed(options.seed, step, rank))
+            indices = batch_indices(
+                len(bank), local_batch, world=world, rank=rank, seed=options.seed, step=step
+            )
+            real = bank.batch(indices).to(accelerator.device)
+            flip = torch.rand(local_batch) < 0.5
+            real[flip] = real[flip].flip(-1)
+            z = torch.randn(local_batch, arch.latent).to(accelerator.device)
 
-                generator.train()
-                discriminator.train()
-                fake = generator(z)
-                both = augment(torch.cat([real, fake.detach()]), policy)
-                opt_d.zero_grad(set_to_none=True)
-                logits, rebuilt = discriminator(both, decode=local_batch)
-                assert rebuilt is not None
-                loss_real = F.relu(1 - logits[:local_batch]).mean()
-                loss_fake = F.relu(1 + logits[local_batch:]).mean()
-                target = reconstruction_target(both[:local_batch], decode_side)
-                loss_recon = F.l1_loss(rebuilt.float(), target.float())
-                loss_d = loss_real + loss_fake + options.recon_weight * loss_recon
-                accelerator.backward(loss_d)
-                opt_d.step()
+            generator.train()
+            discriminator.train()
+            fake = generator(z)
+            both = augment(torch.cat([real, fake.detach()]), policy)
+            opt_d.zero_grad(set_to_none=True)
+            logits, rebuilt = discriminator(both, decode=local_batch)
+            assert rebuilt is not None
+            loss_real = F.relu(1 - logits[:local_batch]).mean()
+            loss_fake = F.relu(1 + logits[local_batch:]).mean()
+            target = reconstruction_target(both[:local_batch], decode_side)
+            loss_recon = F.l1_loss(rebuilt.float(), target.float())
+            loss_d = loss_real + loss_fake + options.recon_weight * loss_recon
+            accelerator.backward(loss_d)
+            opt_d.step()
 
-                opt_g.zero_grad(set_to_none=True)
-                # The bare discriminator: its gradients here are thrown away, so they need no
-                # all-reduce; the generator's flow back through its own wrapper.
-                with accelerator.autocast():
-                    logits_g, _ = raw_d(augment(fake, policy))
-                loss_g = -logits_g.float().mean()
-                accelerator.backward(loss_g)
-                opt_g.step()
-                warmup = min(options.ema_decay, (1 + step) / (10 + step))
-                _ema_update(ema, raw_g, warmup)
+            opt_g.zero_grad(set_to_none=True)
+            # The bare discriminator: its gradients here are thrown away, so they need no
+            # all-reduce; the generator's flow back through its own wrapper.
+            with accelerator.autocast():
+                logits_g, _ = raw_d(augment(fake, policy))
+            loss_g = -logits_g.float().mean()
+            accelerator.backward(loss_g)
+            opt_g.step()
+            warmup = min(options.ema_decay, (1 + step) / (10 + step))
+            _ema_update(ema, raw_g, warmup)
 
-                step += 1
-                result.step = step
-                losses = accelerator.reduce(
-                    torch.stack([loss_d.detach(), loss_g.detach(), loss_recon.detach()]).float(),
-                    "mean",
-                )
-                if main:
-                    record = {
-                        "step": step,
-                        "loss_d": round(float(losses[0]), 5),
-                        "loss_g": round(float(losses[1]), 5),
-                        "loss_recon": round(float(losses[2]), 5),
-                        "seconds": round(time.perf_counter() - began, 3),
-                    }
-                    assert log_handle is not None
-                    log_handle.write(json.dumps(record) + "\n")
-                    log_handle.flush()
-                    reporter.step(step, record)
-                if step % options.sample_every == 0 or step == options.steps:
-                    sample_grid(step)
-                if step % options.checkpoint_every == 0 or step == options.steps:
-                    checkpoint(step)
-                    accelerator.wait_for_everyone()
-    except KeyboardInterrupt:
-        result.interrupted = True
-        if main and step > start and (result.checkpoint is None or result.checkpoint.step != step):
-            reporter.message(f"interrupted: saving step {step}")
-            checkpoint(step)
-    finally:
-        if log_handle is not None:
-            log_handle.close()
-        if main:
-            reporter.close()
+            step += 1
+            result.step = step  # what an interrupt from here on saves
+            losses = accelerator.reduce(
+                torch.stack([loss_d.detach(), loss_g.detach(), loss_recon.detach()]).float(),
+                "mean",
+            )
+            book.done(
+                step,
+                {"loss_d": losses[0], "loss_g": losses[1], "loss_recon": losses[2]},
+            )
     accelerator.end_training()
     return result
 
 
-def _check_resumable(checkpoint: Checkpoint, options: TrainOptions, style: str) -> None:
+def check_resumable(checkpoint: Checkpoint, options: Any, style: str) -> None:
     saved = {k: checkpoint.state.get(k) for k in options.resumable_part()}
     wanted = options.resumable_part()
     different = [k for k in wanted if saved[k] != wanted[k]]
@@ -449,7 +500,7 @@ def _check_resumable(checkpoint: Checkpoint, options: TrainOptions, style: str) 
         )
 
 
-def _trim_log(path: Path, step: int) -> None:
+def trim_log(path: Path, step: int) -> None:
     """Keep only log records up to `step`: a killed run may have logged past its checkpoint."""
     records = [r for r in read_log(path) if r.get("step", 0) <= step]
     with atomic_path(path) as temp:

@@ -1,0 +1,227 @@
+"""The LoRA backend: captions, exact resume, refusals, the CLI, and the diffusion painter
+painting through a trained LoRA (recorded with its sha256)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("peft")
+
+from bot.cli import main  # noqa: E402
+from generators.image.diffusion import clear_pipeline_cache  # noqa: E402
+from generators.style.checkpoint import latest_checkpoint, load_weights  # noqa: E402
+from generators.style.layout import StyleError, StyleLayout  # noqa: E402
+from generators.style.lora import (  # noqa: E402
+    ADAPTER,
+    LORA_WEIGHTS,
+    LoraOptions,
+    captions_for,
+    find_lora,
+    style_token,
+    train_lora,
+)
+from generators.style.prepare import prepare_style  # noqa: E402
+from tests.generators.style_collections import (  # noqa: E402
+    make_collection,
+    one_torch_thread,  # noqa: F401
+)
+
+pytestmark = [pytest.mark.neural, pytest.mark.usefixtures("one_torch_thread")]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pipelines() -> None:
+    clear_pipeline_cache()
+
+
+def lora_style(root: Path, name: str = "blobs", count: int = 6) -> StyleLayout:
+    """A prepared 64 px style (the tiny model's native size); the first image has a caption."""
+    source = root / f"curated-{name}"
+    if not source.exists():
+        paths = make_collection(source, count, size=72)
+        paths[0].with_suffix(".txt").write_text("  three red blobs\non white.\n", "utf-8")
+    return prepare_style(source, root / "styles", name, resolution=64, replace=True).layout
+
+
+def options(model: Path, **changes: object) -> LoraOptions:
+    base: dict[str, object] = {
+        "model": str(model),
+        "steps": 2,
+        "batch_size": 2,
+        "rank": 4,
+        "checkpoint_every": 1,
+        "sample_every": 1000,
+        "device": "cpu",
+        "lr": 1e-3,
+    }
+    return LoraOptions(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def adapter(layout: StyleLayout) -> dict[str, torch.Tensor]:
+    found = latest_checkpoint(layout.lora.checkpoints, LORA_WEIGHTS)
+    assert found is not None
+    return load_weights(found.path / ADAPTER)
+
+
+def test_captions_come_from_sidecars_and_all_end_with_the_token(tmp_path: Path) -> None:
+    layout = lora_style(tmp_path)
+    manifest = layout.read_manifest()
+    assert manifest["images"][0]["caption"] == "three red blobs on white."
+    assert "caption" not in manifest["images"][1]
+    captions = captions_for(layout)
+    token = style_token("blobs")
+    assert captions[0] == f"three red blobs on white, {token}"
+    assert all(c.endswith(token) for c in captions) and len(set(captions[1:])) == 1
+
+
+def test_a_resumed_lora_ends_with_the_same_adapter_as_an_unbroken_run(
+    tmp_path: Path, tiny_sd: Path
+) -> None:
+    # One name in two folders: the name is in every caption, so it must match.
+    straight = lora_style(tmp_path / "straight", "same")
+    broken = lora_style(tmp_path / "broken", "same")
+    train_lora(straight, options(tiny_sd, steps=3))
+    first = train_lora(broken, options(tiny_sd, steps=2))
+    second = train_lora(broken, options(tiny_sd, steps=3, sample_every=3))
+    assert (first.step, second.resumed_from, second.step) == (2, 2, 3)
+    one, two = adapter(straight), adapter(broken)
+    assert one.keys() == two.keys() and len(one) > 0
+    assert all(torch.equal(one[k], two[k]) for k in one)
+    # The adapter learnt something: its up-projections left their zero start.
+    assert any(float(v.abs().sum()) > 0 for k, v in one.items() if "lora_B" in k)
+    steps = [json.loads(line)["step"] for line in broken.lora.loss_log.read_text().splitlines()]
+    assert steps == [1, 2, 3]
+    assert sorted(p.name for p in broken.lora.samples.iterdir()) == [
+        "step-00000002.png",
+        "step-00000003.png",
+    ]
+    assert broken.lora.loss_plot.is_file()
+    saved = latest_checkpoint(broken.lora.checkpoints, LORA_WEIGHTS)
+    assert saved is not None
+    assert saved.state["token"] == style_token("same") and saved.state["rank"] == 4
+    assert saved.state["captioned"] == 1
+    found = find_lora(broken.root)
+    assert (found.sha256, found.step, found.name) == (saved.sha256, 3, "same")
+
+
+def test_resuming_with_another_rank_is_refused(tmp_path: Path, tiny_sd: Path) -> None:
+    layout = lora_style(tmp_path)
+    train_lora(layout, options(tiny_sd, steps=1))
+    with pytest.raises(StyleError, match="rank: checkpoint 4, now 8.*--fresh"):
+        train_lora(layout, options(tiny_sd, steps=2, rank=8))
+
+
+def test_models_it_cannot_fine_tune_are_refused_clearly(
+    tmp_path: Path, tiny_flux: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = lora_style(tmp_path)
+    with pytest.raises(StyleError, match="supports Stable Diffusion 1.x/2.x.*flux"):
+        train_lora(layout, options(tiny_flux))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf"))
+    with pytest.raises(StyleError, match="kavi models pull"):
+        train_lora(layout, options(Path("someone/not-pulled")))
+    assert not layout.lora.checkpoints.exists()
+
+
+def test_find_lora_names_what_is_missing(tmp_path: Path) -> None:
+    layout = lora_style(tmp_path)
+    with pytest.raises(StyleError, match="no trained LoRA.*--backend lora"):
+        find_lora(layout.root)
+    with pytest.raises(StyleError, match="no LoRA at"):
+        find_lora(tmp_path / "nowhere")
+
+
+def test_the_cli_trains_a_lora_and_refuses_gan_options(
+    tmp_path: Path,
+    tiny_sd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    lora_style(tmp_path / "data", "cli")
+    argv = ["style", "train", "cli", "--backend", "lora", "--model", str(tiny_sd)]
+    argv += ["--steps", "1", "--rank", "2", "--sample-every", "1", "--device", "cpu"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "style cli: trained to step 1" in out and "lora/samples" in out
+    assert main([*argv[:5], "--width", "8"]) == 2
+    assert "--width" in capsys.readouterr().err
+
+
+def test_the_diffusion_painter_paints_through_the_lora_and_records_it(
+    tmp_path: Path,
+    tiny_sd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from generators.image.diffusion import DiffusionPainter, DiffusionPainterOptions
+    from generators.poem.grammar import GrammarPoemWriter
+
+    data_dir = tmp_path / "data"
+    layout = lora_style(data_dir, "inked")
+    # A large learning rate, so that two steps move the pictures visibly.
+    train_lora(layout, options(tiny_sd, lr=0.05))
+    poem = GrammarPoemWriter().write(seed=2)
+    plain = DiffusionPainterOptions(model=str(tiny_sd), device="cpu", dtype="float32", steps=1)
+    styled = DiffusionPainterOptions(
+        model=str(tiny_sd), device="cpu", dtype="float32", steps=1, lora=str(layout.root)
+    )
+    without = DiffusionPainter(plain).paint(poem, size=64, seed=5)
+    with_lora = DiffusionPainter(styled).paint(poem, size=64, seed=5)
+    again = DiffusionPainter(styled).paint(poem, size=64, seed=5)
+    assert with_lora.image.tobytes() == again.image.tobytes()
+    assert with_lora.image.tobytes() != without.image.tobytes()
+    token = style_token("inked")
+    assert with_lora.prompt.endswith(token) and token not in without.prompt
+    sha = find_lora(layout.root).sha256
+    assert with_lora.model == f"{tiny_sd} + LoRA inked step 2 sha256:{sha} at scale 1"
+    # Scale 0 fuses nothing: the picture is the plain model's (the prompt keeps the token).
+    zero = DiffusionPainterOptions(
+        model=str(tiny_sd),
+        device="cpu",
+        dtype="float32",
+        steps=1,
+        lora=str(layout.root),
+        lora_scale=0.0,
+    )
+    plain_token = DiffusionPainter(plain)
+    plain_token.prompt_for = DiffusionPainter(zero).prompt_for  # type: ignore[method-assign]
+    assert (
+        DiffusionPainter(zero).paint(poem, size=64, seed=5).image.tobytes()
+        == plain_token.paint(poem, size=64, seed=5).image.tobytes()
+    )
+
+    # Through the chain: LORA names the style; the artwork records the LoRA and its sha256.
+    for name, value in {
+        "DATA_DIR": str(data_dir),
+        "IMAGE_SIZE": "256",
+        "TORCH_DEVICE": "cpu",
+        "TORCH_DTYPE": "float32",
+        "IMAGE_STEPS": "1",
+        "IMAGE_ENGINE": "diffusion",
+        "IMAGE_MODEL": str(tiny_sd),
+        "LORA": "inked",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["--post-now", "--dry-run", "--seed", "3"]) == 0
+    capsys.readouterr()
+    assert main(["show", "1"]) == 0
+    assert f"LoRA inked step 2 sha256:{sha}" in capsys.readouterr().out
+
+
+def test_a_lora_setting_that_names_nothing_is_a_config_error(
+    tmp_path: Path,
+    tiny_sd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IMAGE_ENGINE", "diffusion")
+    monkeypatch.setenv("IMAGE_MODEL", str(tiny_sd))
+    monkeypatch.setenv("LORA", "never-trained")
+    assert main(["--post-now", "--dry-run"]) == 2
+    assert "LORA: no LoRA at" in capsys.readouterr().err
