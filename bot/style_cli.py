@@ -97,6 +97,9 @@ def add_style_parser(commands: Any) -> None:
 
     sample = actions.add_parser("sample", help="a grid of images from the trained style")
     sample.add_argument("name", help="a trained style")
+    sample.add_argument(
+        "--backend", choices=BACKENDS, help="which training to sample (default: gan if trained)"
+    )
     sample.add_argument("-n", "--count", type=int, default=16, help="how many images (16)")
     sample.add_argument("--seed", type=int, default=0, help="seed of the latents (0)")
     sample.add_argument("--out", type=Path, help="PNG to write (default: in the style folder)")
@@ -105,6 +108,9 @@ def add_style_parser(commands: Any) -> None:
         "inspect", help="nearest training images of each sample: a novelty page"
     )
     inspect.add_argument("name", help="a trained style")
+    inspect.add_argument(
+        "--backend", choices=BACKENDS, help="which training to inspect (default: gan if trained)"
+    )
     inspect.add_argument("-n", "--count", type=int, default=16, help="how many samples (16)")
     inspect.add_argument("--seed", type=int, default=0, help="seed of the latents (0)")
 
@@ -353,41 +359,64 @@ def _option_fields(options: Any) -> dict[str, Any]:
     return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
 
 
-def _trained(styles_dir: Path, name: str) -> tuple[Any, Any]:
-    from generators.style.checkpoint import require_checkpoint
+def _trained(styles_dir: Path, name: str, backend: str | None = None) -> tuple[Any, Any, str]:
+    """The style's layout, newest checkpoint and backend (gan if trained, else lora)."""
+    from generators.style.checkpoint import latest_checkpoint, require_checkpoint
     from generators.style.layout import StyleLayout
+    from generators.style.lora import LORA_WEIGHTS
 
     layout = StyleLayout.of(styles_dir, name)
     layout.read_manifest()
-    return layout, require_checkpoint(layout.checkpoints, name)
+    if backend is None:
+        gan_trained = latest_checkpoint(layout.checkpoints) is not None
+        lora_trained = latest_checkpoint(layout.lora.checkpoints, LORA_WEIGHTS) is not None
+        backend = "lora" if lora_trained and not gan_trained else "gan"
+    if backend == "lora":
+        checkpoint = require_checkpoint(layout.lora.checkpoints, name, LORA_WEIGHTS, "lora")
+    else:
+        checkpoint = require_checkpoint(layout.checkpoints, name)
+    return layout, checkpoint, backend
+
+
+def _draw(layout: Any, checkpoint: Any, backend: str, count: int, seed: int) -> list[Any]:
+    """`count` images of the style from the backend's newest checkpoint."""
+    if backend == "lora":
+        from generators.style.lora_sample import sample_lora
+
+        return sample_lora(layout, count, seed=seed)
+    from generators.style.sample import sample
+
+    return sample(checkpoint, count, seed=seed)
 
 
 def _sample(args: argparse.Namespace, styles_dir: Path) -> int:
     from generators.style.layout import atomic_path
-    from generators.style.sample import grid, sample
+    from generators.style.sample import grid
 
     _positive("count", args.count)
-    layout, checkpoint = _trained(styles_dir, args.name)
-    images = sample(checkpoint, args.count, seed=args.seed)
-    out = args.out or layout.gan / f"sample-step{checkpoint.step:08d}-seed{args.seed}.png"
+    layout, checkpoint, backend = _trained(styles_dir, args.name, args.backend)
+    images = _draw(layout, checkpoint, backend, args.count, args.seed)
+    folder = layout.run(backend).root
+    out = args.out or folder / f"sample-step{checkpoint.step:08d}-seed{args.seed}.png"
     with atomic_path(Path(out)) as temp:
         grid(images).save(temp, format="PNG")
-    print(f"{len(images)} sample(s) of style {args.name} at step {checkpoint.step}: {out}")
+    print(
+        f"{len(images)} sample(s) of style {args.name} ({backend}) at step {checkpoint.step}: {out}"
+    )
     return EXIT_OK
 
 
 def _inspect(args: argparse.Namespace, styles_dir: Path) -> int:
     from generators.style.novelty import inspect_samples
-    from generators.style.sample import sample
 
     _positive("count", args.count)
-    layout, checkpoint = _trained(styles_dir, args.name)
-    images = sample(checkpoint, args.count, seed=args.seed)
+    layout, checkpoint, backend = _trained(styles_dir, args.name, args.backend)
+    images = _draw(layout, checkpoint, backend, args.count, args.seed)
     report = inspect_samples(
-        layout, images, checkpoint=f"{checkpoint.path.name} sha256:{checkpoint.sha256}"
+        layout, images, checkpoint=f"{backend} {checkpoint.path.name} sha256:{checkpoint.sha256}"
     )
     print(
-        f"style {args.name}, step {checkpoint.step}: {len(images)} sample(s), "
+        f"style {args.name} ({backend}), step {checkpoint.step}: {len(images)} sample(s), "
         f"{report.flagged} flagged as memorised; novelty score {report.score:.3f} "
         f"(threshold {report.threshold:.4f}, typical gap {report.typical:.4f})"
     )

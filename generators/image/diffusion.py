@@ -362,8 +362,10 @@ def render_usable(
     seed: int,
     options: DiffusionOptions,
     what: str,
+    check: Callable[[Image], str | None] | None = None,
 ) -> Image:
-    """`render(side, seed)` on seed, seed + 1, ... until an image is neither black nor blank.
+    """`render(side, seed)` on seed, seed + 1, ... until an image is neither black nor blank
+    (nor what `check`, when given, finds a problem with).
 
     Each attempt renders smaller on an out-of-memory error (`retry_on_oom`); after
     `options.max_attempts` unusable images, GenerationError names the last problem.
@@ -380,7 +382,7 @@ def render_usable(
             what=what,
             multiple=latent_multiple(pipe),
         )
-        found = image_problem(image)
+        found = image_problem(image) or (check(image) if check else None)
         if found is None:
             return image
         problem = found
@@ -437,6 +439,7 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
             seed=seed,
             options=self.options,
             what="the diffusion painter",
+            check=self._copy_check(),
         )
         image = image.convert("RGB")
         rendered = image.width
@@ -451,6 +454,27 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
             # Recorded, so that an enlarged render is never passed off as a native one.
             rendered_size=rendered if rendered != size else None,
         )
+
+    def _copy_check(self) -> Callable[[Image], str | None] | None:
+        """With a LoRA Kavi trained, a check that refuses a near copy of one of its images."""
+        lora = applied_lora(self.options)
+        if lora is None or lora.style_root is None:
+            return None
+        from generators.style.layout import StyleLayout
+        from generators.style.novelty import build_index
+
+        index = build_index(StyleLayout(lora.style_root))
+
+        def copied(image: Image) -> str | None:
+            found = index.nearest(image, count=1)
+            if not found.memorised:
+                return None
+            return (
+                f"a near copy of training image {found.neighbours[0].file} of style "
+                f"{lora.name} (distance {found.nearest:.4f} < {index.threshold:.4f})"
+            )
+
+        return copied
 
     def _render(self, pipe: Any, prompt: str, side: int, seed: int) -> Image:
         import torch

@@ -147,6 +147,8 @@ class LoraWeights:
     token: str | None = None
     base_model: str | None = None
     step: int | None = None
+    # The style folder it was trained from (its images are what a painting must not copy).
+    style_root: Path | None = None
 
     def describe(self) -> str:
         """How an artwork records it: name, step and sha256, so the artwork stays reproducible."""
@@ -182,13 +184,16 @@ def find_lora(source: str | Path) -> LoraWeights:
 
 def _weights_of(checkpoint: Checkpoint) -> LoraWeights:
     state = checkpoint.state
+    # DATA_DIR/styles/NAME/lora/checkpoints/step-N: the style is three folders up.
+    root = checkpoint.path.parent.parent.parent
     return LoraWeights(
         checkpoint.path / LORA_WEIGHTS,
         checkpoint.sha256,
-        str(state.get("style") or checkpoint.path.parent.parent.parent.name),
+        str(state.get("style") or root.name),
         state.get("token"),
         state.get("model"),
         checkpoint.step,
+        root if StyleLayout(root).manifest.is_file() else None,
     )
 
 

@@ -225,3 +225,61 @@ def test_a_lora_setting_that_names_nothing_is_a_config_error(
     monkeypatch.setenv("LORA", "never-trained")
     assert main(["--post-now", "--dry-run"]) == 2
     assert "LORA: no LoRA at" in capsys.readouterr().err
+
+
+def test_sample_and_inspect_a_lora_from_the_cli(
+    tmp_path: Path,
+    tiny_sd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    layout = lora_style(tmp_path / "data", "seen")
+    assert main(["style", "sample", "seen", "--backend", "lora"]) == 2
+    assert "--backend lora` first" in capsys.readouterr().err
+    train_lora(layout, options(tiny_sd, steps=1))
+    capsys.readouterr()
+    # No GAN is trained, so sample and inspect take the LoRA without being told.
+    assert main(["style", "sample", "seen", "-n", "2", "--seed", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "2 sample(s) of style seen (lora) at step 1" in out
+    assert (layout.lora.root / "sample-step00000001-seed4.png").is_file()
+    assert main(["style", "inspect", "seen", "-n", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "style seen (lora), step 1: 2 sample(s)" in out
+    summary = json.loads((layout.novelty / "novelty.json").read_text())
+    assert summary["checkpoint"].startswith("lora step-00000001 sha256:")
+    assert len(summary["samples"]) == 2
+
+
+def test_the_painter_never_keeps_a_copy_of_the_loras_training_image(
+    tmp_path: Path, tiny_sd: Path
+) -> None:
+    import shutil
+
+    from generators.image.diffusion import DiffusionPainter, DiffusionPainterOptions
+    from generators.poem.grammar import GrammarPoemWriter
+
+    def painter(style: StyleLayout) -> DiffusionPainter:
+        return DiffusionPainter(
+            DiffusionPainterOptions(
+                model=str(tiny_sd), device="cpu", dtype="float32", steps=1, lora=str(style.root)
+            )
+        )
+
+    poem = GrammarPoemWriter().write(seed=2)
+    scratch = lora_style(tmp_path / "scratch", "scratch")
+    train_lora(scratch, options(tiny_sd, steps=1, lr=0.05))
+    seed_five = painter(scratch).paint(poem, size=64, seed=5).image
+    seed_six = painter(scratch).paint(poem, size=64, seed=6).image
+    # A collection holding the picture seed 5 paints, with that very LoRA: seed 5 would post
+    # a copy of a training image, so the painter moves on to seed 6.
+    curated = tmp_path / "own-curated"
+    make_collection(curated, 5, size=72, first_seed=40)
+    seed_five.save(curated / "copy.png")
+    own = prepare_style(curated, tmp_path / "styles", "own", resolution=64).layout
+    saved = latest_checkpoint(scratch.lora.checkpoints, LORA_WEIGHTS)
+    assert saved is not None
+    shutil.copytree(saved.path, own.lora.checkpoints / saved.path.name)
+    painted = painter(own).paint(poem, size=64, seed=5)
+    assert painted.image.tobytes() == seed_six.tobytes()
