@@ -19,12 +19,12 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.lock import DataDirBusy, DataDirLock
 from storage.db import ArchiveReadError, Database
@@ -182,7 +182,7 @@ class TrainingRecord:
     backend: str
     run_id: int | None = None
     last_step: int | None = None
-    redact: Any = field(default=lambda text: text)
+    redact: Callable[[str], str] = field(default=str)
 
     def sync(self) -> None:
         """Record the checkpoints on disk as this run's; a busy archive only warns."""
@@ -255,9 +255,10 @@ class _RecordingReporter:
         self.inner.step(step, losses)
 
     def message(self, text: str) -> None:
-        self.inner.message(text)
-        # Training says a message after each checkpoint it saves, before it can prune one.
+        # Training says a message after each checkpoint it saves, before it can prune one;
+        # recorded first, so a checkpoint the run said it saved is in the archive.
         self.record.sync()
+        self.inner.message(text)
 
     def close(self) -> None:
         self.inner.close()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,12 @@ from storage.styles import (
     start_training_run,
     training_runs,
 )
-from tests.generators.style_collections import make_collection, one_torch_thread  # noqa: F401
+from tests.generators.style_collections import (  # noqa: F401
+    ONE_THREAD_ENV,
+    make_collection,
+    one_torch_thread,
+)
+from tests.processes import REPO, WatchedProcess
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TINY = ["--width", "4", "--latent", "8", "--batch-size", "4", "--device", "cpu"]
@@ -150,6 +158,35 @@ def test_a_run_left_running_is_closed_by_the_next_train_and_a_busy_style_is_refu
     dead = start_training_run(db, "blobs", "gan", first_step=2, steps_planned=100, pid=4242)
     assert main(["style", "list"]) == 0
     assert f"last run #{dead} (gan, steps 2-2) interrupted" in capsys.readouterr().out
+    db.close()
+
+
+def test_a_train_killed_with_9_is_closed_as_interrupted_at_its_last_checkpoint(
+    prepared: str, tmp_path: Path, data_dir: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAVI_", "ACCELERATE_"))}
+    env.update(ONE_THREAD_ENV, DATA_DIR=str(data_dir), PYTHONPATH=str(REPO))
+    argv = [sys.executable, "-m", "bot", "style", "train", "blobs", "--steps", "100000"]
+    argv += ["--checkpoint-every", "2", "--sample-every", "1000", *TINY]
+    process = WatchedProcess(argv, env=env, cwd=tmp_path)
+    try:
+        process.wait_for_line("checkpoint saved at step 2")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        output = process.wait()
+    assert process.returncode == -signal.SIGKILL, output
+    db = archive(data_dir)
+    (killed,) = training_runs(db, "blobs")
+    assert killed.status == TrainingStatus.RUNNING and killed.pid == process.pid
+    # Recorded while it ran: every checkpoint it said it saved.
+    recorded = [c.step for c in list_checkpoints(db, "blobs") if c.run_id == killed.id]
+    assert recorded and recorded[0] == 2
+
+    assert main(["style", "train", "blobs", "--steps", str(recorded[-1] + 2), *TINY]) == 0
+    killed, resumed = training_runs(db, "blobs")
+    assert killed.status == TrainingStatus.INTERRUPTED and killed.error == STALE_RUN_ERROR
+    assert killed.last_step == recorded[-1] and killed.finished_at is not None
+    assert resumed.status == TrainingStatus.FINISHED and resumed.first_step >= recorded[-1]
     db.close()
 
 

@@ -225,6 +225,15 @@ def test_two_processes_through_accelerate_write_the_same_checkpoint_format(
             load_weights(saved_two.path / name).keys() == load_weights(saved_one.path / name).keys()
         )
     assert len(sample(saved_two, 2, seed=0)) == 2
+    # Only the main process records the run, once, with both processes counted.
+    from storage.db import Database
+    from storage.styles import TrainingStatus, list_checkpoints, training_runs
+
+    db = Database.open(f"sqlite:///{tmp_path / 'kavi.db'}")
+    (run,) = training_runs(db, "two")
+    assert (run.status, run.processes, run.last_step) == (TrainingStatus.FINISHED, 2, 2)
+    assert [(c.step, c.run_id) for c in list_checkpoints(db, "two")] == [(2, run.id)]
+    db.close()
 
 
 def test_samples_repeat_for_a_seed(tmp_path: Path) -> None:
