@@ -103,12 +103,6 @@ class StyleSummary:
     def backends(self) -> list[str]:
         return sorted(self.latest)
 
-    @property
-    def newest(self) -> CheckpointInfo | None:
-        """The most recently made checkpoint of any backend."""
-        found = sorted(self.latest.values(), key=lambda c: (c.created_at, c.step))
-        return found[-1] if found else None
-
 
 def _style_info(row: StyleRow) -> StyleInfo:
     return StyleInfo(
@@ -368,7 +362,7 @@ def forget_checkpoints(db: Database, style: str, backend: str) -> int:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def list_checkpoints(db: Database, style: str) -> list[CheckpointInfo]:
+def style_checkpoints(db: Database, style: str) -> list[CheckpointInfo]:
     """Every recorded checkpoint of the style, by backend and step."""
     with db.session() as session:
         rows = session.scalars(

@@ -16,8 +16,8 @@ from storage.styles import (
     STALE_RUN_ERROR,
     TrainingStatus,
     get_style,
-    list_checkpoints,
     start_training_run,
+    style_checkpoints,
     training_runs,
 )
 from tests.generators.style_collections import (  # noqa: F401
@@ -70,7 +70,7 @@ def test_prepare_and_train_record_the_style_the_run_and_every_checkpoint(
     assert (run.first_step, run.last_step, run.steps_planned) == (0, 8, 8)
     assert (run.processes, run.device, run.precision, run.error) == (1, "cpu", "no", None)
     # Training keeps the newest three folders; the archive keeps all four the run saved.
-    saved = list_checkpoints(db, "blobs")
+    saved = style_checkpoints(db, "blobs")
     assert [(c.step, c.run_id) for c in saved] == [(s, run.id) for s in (2, 4, 6, 8)]
     folders = sorted((data_dir / "styles" / "blobs" / "gan" / "checkpoints").iterdir())
     assert [c.path for c in saved[1:]] == [f.relative_to(data_dir).as_posix() for f in folders]
@@ -118,7 +118,7 @@ def test_an_interrupted_and_a_failed_run_are_recorded_so_without_secrets(
     assert failed.error is not None and "disk full near" in failed.error
     assert SECRET not in failed.error
     # Ctrl-C saved step 3; the failed run saved step 4 before it failed.
-    assert [(c.step, c.run_id) for c in list_checkpoints(db, "blobs")] == [
+    assert [(c.step, c.run_id) for c in style_checkpoints(db, "blobs")] == [
         (2, stopped.id),
         (3, stopped.id),
         (4, failed.id),
@@ -179,7 +179,7 @@ def test_a_train_killed_with_9_is_closed_as_interrupted_at_its_last_checkpoint(
     (killed,) = training_runs(db, "blobs")
     assert killed.status == TrainingStatus.RUNNING and killed.pid == process.pid
     # Recorded while it ran: every checkpoint it said it saved.
-    recorded = [c.step for c in list_checkpoints(db, "blobs") if c.run_id == killed.id]
+    recorded = [c.step for c in style_checkpoints(db, "blobs") if c.run_id == killed.id]
     assert recorded and recorded[0] == 2
 
     assert main(["style", "train", "blobs", "--steps", str(recorded[-1] + 2), *TINY]) == 0

@@ -16,10 +16,10 @@ from storage.styles import (
     finish_training_run,
     forget_checkpoints,
     get_style,
-    list_checkpoints,
     record_checkpoints,
     save_style,
     start_training_run,
+    style_checkpoints,
     style_summaries,
     training_runs,
 )
@@ -84,7 +84,7 @@ def test_a_run_opens_running_and_closes_with_its_checkpoints(db: Database) -> No
     assert run.status == TrainingStatus.FINISHED and run.last_step == 1000
     assert (run.processes, run.device, run.precision, run.error) == (2, "cuda", "bf16", None)
     assert run.finished_at is not None and run.finished_at >= run.started_at
-    saved = list_checkpoints(db, "masks")
+    saved = style_checkpoints(db, "masks")
     assert [(c.step, c.run_id) for c in saved] == [(500, run_id), (1000, None)]
     (summary,) = style_summaries(db)
     assert summary.backends == ["gan"] and summary.latest["gan"].step == 1000
@@ -96,9 +96,9 @@ def test_a_step_made_again_replaces_its_row_and_fresh_forgets_them(db: Database)
     masks(db)
     record_checkpoints(db, "masks", "gan", [checkpoint(500, "1")])
     assert record_checkpoints(db, "masks", "gan", [checkpoint(500, "9")]) == 1
-    assert [c.sha256[0] for c in list_checkpoints(db, "masks")] == ["9"]
+    assert [c.sha256[0] for c in style_checkpoints(db, "masks")] == ["9"]
     assert forget_checkpoints(db, "masks", "gan") == 1
-    assert list_checkpoints(db, "masks") == []
+    assert style_checkpoints(db, "masks") == []
 
 
 def test_a_new_manifest_drops_the_checkpoints_but_keeps_the_runs(db: Database) -> None:
@@ -106,9 +106,9 @@ def test_a_new_manifest_drops_the_checkpoints_but_keeps_the_runs(db: Database) -
     run_id = start_training_run(db, "masks", "gan", first_step=0, steps_planned=10)
     record_checkpoints(db, "masks", "gan", [checkpoint(10, "1")], run_id=run_id)
     masks(db)  # the same manifest: nothing dropped
-    assert len(list_checkpoints(db, "masks")) == 1
+    assert len(style_checkpoints(db, "masks")) == 1
     masks(db, manifest="b" * 64)
-    assert list_checkpoints(db, "masks") == []
+    assert style_checkpoints(db, "masks") == []
     assert [r.id for r in training_runs(db, "masks")] == [run_id]
 
 
