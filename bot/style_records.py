@@ -291,9 +291,9 @@ def recorded_training(
     with hold_style(layout.root.parent, layout.name, "trained"):
         db = Database.open(settings.resolved_database_url)
         try:
-            if fresh:
-                forget_checkpoints(db, layout.name, backend)
             sync_style(db, layout, data_dir)
+            if fresh:  # after the sync: training deletes these folders before its first step
+                forget_checkpoints(db, layout.name, backend)
             for stale in close_stale_runs(db, layout.name):
                 log.warning(
                     "training run #%s of style %s (%s) was left running by a process that "

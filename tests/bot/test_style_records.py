@@ -86,6 +86,12 @@ def test_prepare_and_train_record_the_style_the_run_and_every_checkpoint(
     assert "style  blobs" in capsys.readouterr().out
     assert main(["status"]) == 0
     assert "Style:     blobs" in capsys.readouterr().out
+
+    # --fresh deletes the folders, so the archive forgets their rows (the runs stay).
+    assert main(["style", "train", "blobs", "--steps", "2", "--fresh", *TINY, *EVERY_2]) == 0
+    first, again = training_runs(db, "blobs")
+    assert first.id == run.id and again.first_step == 0
+    assert [(c.step, c.run_id) for c in style_checkpoints(db, "blobs")] == [(2, again.id)]
     db.close()
 
 
