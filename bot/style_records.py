@@ -56,15 +56,20 @@ _STEP_DIR = re.compile(r"^step-(\d{8})$")
 # The variables a launcher (torchrun, MPI) sets to tell a process its global rank; the same
 # ones Accelerate reads. Unset: a plain one-process run, which is the main one.
 _RANK_VARIABLES = ("RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK")
+_WORLD_VARIABLES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+def _launch_number(names: tuple[str, ...], default: int) -> int:
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit():
+            return int(value)
+    return default
 
 
 def launch_rank() -> int:
     """This process's rank under `accelerate launch` (0, the main process, when not launched)."""
-    for name in _RANK_VARIABLES:
-        value = os.environ.get(name, "").strip()
-        if value.isdigit():
-            return int(value)
-    return 0
+    return _launch_number(_RANK_VARIABLES, 0)
 
 
 def style_lock(styles_dir: Path, name: str) -> DataDirLock:
@@ -316,6 +321,8 @@ def recorded_training(
                 backend,
                 first_step=first_step,
                 steps_planned=steps_planned,
+                # Known before Accelerate starts, so a run killed with -9 still says it.
+                processes=_launch_number(_WORLD_VARIABLES, 1),
                 pid=os.getpid(),
             )
             try:

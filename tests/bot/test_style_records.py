@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -184,6 +185,7 @@ def test_a_train_killed_with_9_is_closed_as_interrupted_at_its_last_checkpoint(
     db = archive(data_dir)
     (killed,) = training_runs(db, "blobs")
     assert killed.status == TrainingStatus.RUNNING and killed.pid == process.pid
+    assert killed.processes == 1
     # Recorded while it ran: every checkpoint it said it saved.
     recorded = [c.step for c in style_checkpoints(db, "blobs") if c.run_id == killed.id]
     assert recorded and recorded[0] == 2
@@ -211,4 +213,8 @@ def test_a_style_prepared_before_the_archive_kept_styles_is_synced_in(
     style = get_style(db, "old")
     assert style is not None and style.images == 6
     assert style.source == str((tmp_path / "curated").resolve())
+    # The record outlives the folder, and the line says the folder is gone.
+    shutil.rmtree(data_dir / "styles" / "old")
+    assert main(["style", "list"]) == 0
+    assert "6 images at 16 px  not trained  its folder is gone" in capsys.readouterr().out
     db.close()
