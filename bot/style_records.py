@@ -179,7 +179,7 @@ def sync_style(db: Database, layout: StyleLayout, data_dir: Path) -> None:
 
 @dataclass
 class TrainingRecord:
-    """The archive's side of one training run in the main process (None-like elsewhere)."""
+    """The archive's side of one training run; with no `db` (another process) it writes nothing."""
 
     db: Database | None
     layout: StyleLayout
@@ -206,7 +206,7 @@ class TrainingRecord:
             log.warning("could not record checkpoints of style %s: %s", self.layout.name, exc)
 
     def reporter(self, inner: TrainReporter | None) -> TrainReporter:
-        """`inner` (or plain lines) that also records checkpoints after each message."""
+        """`inner` (or plain lines) that also records new checkpoints at each message."""
         from generators.style.train import PrintReporter
 
         shown = inner or PrintReporter()
@@ -246,7 +246,7 @@ class TrainingRecord:
 
 
 class _RecordingReporter:
-    """Passes everything to the reporter shown; after each message, records new checkpoints."""
+    """Passes everything on to the reporter shown; records new checkpoints at each message."""
 
     def __init__(self, inner: TrainReporter, record: TrainingRecord) -> None:
         self.inner = inner
