@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.lock import DataDirBusy, DataDirLock
 from storage.db import ArchiveReadError, Database
@@ -48,7 +48,7 @@ from storage.styles import (
 if TYPE_CHECKING:
     from bot.settings import Settings
     from generators.style.layout import StyleLayout
-    from generators.style.train import TrainReporter, TrainResult
+    from generators.style.train import TrainReporter
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +177,17 @@ def sync_style(db: Database, layout: StyleLayout, data_dir: Path) -> None:
 # --- a training run ------------------------------------------------------------------------
 
 
+class TrainOutcome(Protocol):
+    """What any backend's training returns that the run's row needs (the GAN's TrainResult)."""
+
+    step: int
+    interrupted: bool
+    main_process: bool
+    processes: int
+    device: str | None
+    precision: str | None
+
+
 @dataclass
 class TrainingRecord:
     """The archive's side of one training run; with no `db` (another process) it writes nothing."""
@@ -212,7 +223,7 @@ class TrainingRecord:
         shown = inner or PrintReporter()
         return shown if self.db is None else _RecordingReporter(shown, self)
 
-    def finished(self, result: TrainResult) -> None:
+    def finished(self, result: TrainOutcome) -> None:
         """Close the run from what training returned: finished, or interrupted (Ctrl-C)."""
         self.last_step = result.step
         if self.db is None or self.run_id is None or not result.main_process:
