@@ -23,6 +23,7 @@ from core.errors import ConfigError, KaviError
 if TYPE_CHECKING:
     from bot.service import Kavi, RunReport
     from bot.settings import Settings
+    from storage.db import Database
 
 # Everything but the parser's own needs (the publisher registry, for `retry --platform`) is
 # imported inside the command that uses it: settings (pydantic), the archive (SQLAlchemy), the
@@ -575,6 +576,8 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
         print(f"Busy:      {busy}")
     for line in settled:
         print(f"Settled:   {line}")
+    for line in _style_lines(settings, kavi.db):
+        print(f"Style:     {line}")
     by_platform = picture.counts_by_platform()
     if by_platform:
         print("Posts:")
@@ -606,6 +609,21 @@ def _status(kavi: Kavi, *, limit: int | None) -> int:
             "(or --limit N)"
         )
     return EXIT_OK
+
+
+def _style_lines(settings: Settings, db: Database | None = None) -> list[str]:
+    """The styles Kavi was taught, one line each, from the archive (synced from the files)."""
+    from zoneinfo import ZoneInfo
+
+    from bot.style_records import style_lines
+    from storage.db import Database
+
+    archive = db or Database.open(settings.resolved_database_url)
+    try:
+        return style_lines(archive, settings.data_dir, ZoneInfo(settings.tz))
+    finally:
+        if db is None:
+            archive.close()
 
 
 def _settle_if_idle(kavi: Kavi) -> tuple[str | None, list[str]]:
@@ -680,9 +698,7 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
         for choice in resolve_engines(settings).values():
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
-        from bot.style_cli import style_lines
-
-        for line in style_lines(settings.data_dir / "styles"):
+        for line in _style_lines(settings):
             print(f"style  {line}")
         return EXIT_OK
     # `auto`: the models picked for this host (its GPU and memory).

@@ -122,16 +122,16 @@ def run_style(args: argparse.Namespace, settings: Settings) -> int:
     styles_dir = settings.data_dir / "styles"
     action = args.style_command
     if action == "prepare":
-        return _prepare(args, styles_dir)
+        return _prepare(args, settings)
     if action == "train":
         if args.backend == "lora":
-            return _train_lora(args, styles_dir, settings)
-        return _train(args, styles_dir)
+            return _train_lora(args, settings)
+        return _train(args, settings)
     if action == "sample":
         return _sample(args, styles_dir)
     if action == "inspect":
         return _inspect(args, styles_dir)
-    return _list(styles_dir)
+    return _list(settings)
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -141,18 +141,25 @@ def _positive(name: str, value: int | None) -> None:
         raise ConfigError(f"--{name} must be 1 or more, got {value}")
 
 
-def _prepare(args: argparse.Namespace, styles_dir: Path) -> int:
+def _prepare(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from bot.style_records import hold_style, record_style
+    from generators.style.layout import check_style_name
     from generators.style.prepare import prepare_style
+    from storage.db import Database
 
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-    ) as progress:
+    styles_dir = settings.data_dir / "styles"
+    with (
+        hold_style(styles_dir, check_style_name(args.name), "prepared"),
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task(f"preparing {args.name}", total=None)
         report = prepare_style(
             args.source,
@@ -163,6 +170,11 @@ def _prepare(args: argparse.Namespace, styles_dir: Path) -> int:
             replace=args.replace,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+        db = Database.open(settings.resolved_database_url)
+        try:
+            record_style(db, report.layout, source=str(args.source))
+        finally:
+            db.close()
     print(
         f"style {args.name}: {report.kept} image(s) at {args.resolution} px in {report.layout.root}"
     )
@@ -223,9 +235,10 @@ class _LossReporter(_RichReporter):
         self.progress.update(self.task, completed=step, losses=f"loss {losses['loss']:.4f}")
 
 
-def _train(args: argparse.Namespace, styles_dir: Path) -> int:
+def _train(args: argparse.Namespace, settings: Settings) -> int:
     import sys
 
+    from bot.style_records import recorded_training
     from generators.style.checkpoint import latest_checkpoint
     from generators.style.layout import StyleError, StyleLayout
     from generators.style.model import GanArchitecture
@@ -234,7 +247,7 @@ def _train(args: argparse.Namespace, styles_dir: Path) -> int:
     for name in ("steps", "batch_size", "width", "latent", "checkpoint_every", "sample_every"):
         _positive(name.replace("_", "-"), getattr(args, name))
     _refuse_other_backends(args, "gan", ("model", "rank", "sample_steps"))
-    layout = StyleLayout.of(styles_dir, args.name)
+    layout = StyleLayout.of(settings.data_dir / "styles", args.name)
     manifest = layout.read_manifest()
     schedule = {
         "steps": args.steps or 10_000,
@@ -267,7 +280,16 @@ def _train(args: argparse.Namespace, styles_dir: Path) -> int:
     # A bar on a terminal, plain lines in a log; under `accelerate launch` only the main
     # process reports, and only it prints the outcome.
     reporter = _RichReporter() if sys.stdout.isatty() else None
-    result = train_gan(layout, options, reporter=reporter, fresh=args.fresh)
+    with recorded_training(
+        settings,
+        layout,
+        args.backend,
+        first_step=resume.step if resume else 0,
+        steps_planned=options.steps,
+        fresh=args.fresh,
+    ) as record:
+        result = train_gan(layout, options, reporter=record.reporter(reporter), fresh=args.fresh)
+        record.finished(result)
     return _trained_outcome(args.name, result, layout.run("gan"))
 
 
@@ -292,13 +314,16 @@ def _refuse_other_backends(
 
     given = [f"--{o.replace('_', '-')}" for o in options if getattr(args, o, None)]
     if given:
-        raise ConfigError(f"{', '.join(given)} do(es) not apply to --backend {backend}")
+        raise ConfigError(
+            f"{', '.join(given)}: not an option of --backend {backend} (another backend's)"
+        )
 
 
-def _train_lora(args: argparse.Namespace, styles_dir: Path, settings: Settings) -> int:
+def _train_lora(args: argparse.Namespace, settings: Settings) -> int:
     import sys
 
     from bot.chain import configured_model
+    from bot.style_records import recorded_training
     from generators.style.checkpoint import latest_checkpoint
     from generators.style.layout import StyleError, StyleLayout
     from generators.style.lora import (
@@ -311,7 +336,7 @@ def _train_lora(args: argparse.Namespace, styles_dir: Path, settings: Settings) 
     for name in ("steps", "batch_size", "rank", "sample_steps", "checkpoint_every", "sample_every"):
         _positive(name.replace("_", "-"), getattr(args, name))
     _refuse_other_backends(args, "lora", ("width", "latent"))
-    layout = StyleLayout.of(styles_dir, args.name)
+    layout = StyleLayout.of(settings.data_dir / "styles", args.name)
     layout.read_manifest()
     schedule = _given(
         steps=args.steps,
@@ -344,7 +369,16 @@ def _train_lora(args: argparse.Namespace, styles_dir: Path, settings: Settings) 
     except ValueError as exc:
         raise StyleError(f"cannot train style {args.name!r}: {exc}") from None
     reporter = _LossReporter() if sys.stdout.isatty() else None
-    result = train_lora(layout, options, reporter=reporter, fresh=args.fresh)
+    with recorded_training(
+        settings,
+        layout,
+        "lora",
+        first_step=resume.step if resume else 0,
+        steps_planned=options.steps,
+        fresh=args.fresh,
+    ) as record:
+        result = train_lora(layout, options, reporter=record.reporter(reporter), fresh=args.fresh)
+        record.finished(result)
     return _trained_outcome(args.name, result, layout.lora)
 
 
@@ -428,31 +462,19 @@ def _inspect(args: argparse.Namespace, styles_dir: Path) -> int:
     return EXIT_OK
 
 
-def style_lines(styles_dir: Path) -> list[str]:
-    """One line per style: its images, resolution, steps trained and last checkpoint."""
-    from generators.style.checkpoint import latest_checkpoint
-    from generators.style.layout import list_styles
+def _list(settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
 
-    lines = []
-    for layout in list_styles(styles_dir):
-        manifest = layout.read_manifest()
-        found = latest_checkpoint(layout.checkpoints)
-        trained = (
-            f"trained to step {found.step}, last checkpoint {found.path} "
-            f"(sha256 {found.sha256[:12]})"
-            if found
-            else "not trained"
-        )
-        lines.append(
-            f"{layout.name:<20} {len(manifest['images']):>6} images at "
-            f"{manifest['resolution']} px  {trained}"
-        )
-    return lines
+    from bot.style_records import style_lines
+    from storage.db import Database
 
-
-def _list(styles_dir: Path) -> int:
-    lines = style_lines(styles_dir)
+    db = Database.open(settings.resolved_database_url)
+    try:
+        lines = style_lines(db, settings.data_dir, ZoneInfo(settings.tz))
+    finally:
+        db.close()
     if not lines:
+        styles_dir = settings.data_dir / "styles"
         print(f"No styles yet in {styles_dir}: run `kavi style prepare NAME --from FOLDER`.")
     for line in lines:
         print(line)

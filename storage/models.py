@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 typed models: artworks, their posts per platform, and runs of the chain."""
+"""SQLAlchemy 2 typed models: artworks, their posts, runs of the chain, and trained styles."""
 
 from __future__ import annotations
 
@@ -177,3 +177,73 @@ class PoemKeyRow(Base):
     artwork_id: Mapped[int] = mapped_column(
         ForeignKey("artworks.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class TrainingStatus(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+class StyleRow(Base):
+    """A prepared style: what its manifest says, as last recorded."""
+
+    __tablename__ = "styles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    resolution: Mapped[int] = mapped_column(Integer)
+    images: Mapped[int] = mapped_column(Integer)
+    # The sha256 of manifest.json: tells a re-prepared dataset from the one a run trained on.
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)  # the folder `prepare --from` was given
+    prepared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrainingRunRow(Base):
+    """One `kavi style train`: from which step, to which, how it ended, and where it ran."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    style_id: Mapped[int] = mapped_column(ForeignKey("styles.id", ondelete="CASCADE"), index=True)
+    backend: Mapped[str] = mapped_column(String(16))
+    status: Mapped[TrainingStatus] = mapped_column(
+        Enum(
+            TrainingStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=TrainingStatus.RUNNING,
+    )
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_step: Mapped[int] = mapped_column(Integer)
+    last_step: Mapped[int | None] = mapped_column(Integer)
+    steps_planned: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    processes: Mapped[int | None] = mapped_column(Integer)
+    device: Mapped[str | None] = mapped_column(String(32))
+    precision: Mapped[str | None] = mapped_column(String(16))
+    pid: Mapped[int | None] = mapped_column(Integer)
+
+
+class StyleCheckpointRow(Base):
+    """A checkpoint a training run saved; kept after its folder is pruned, as a record."""
+
+    __tablename__ = "style_checkpoints"
+    __table_args__ = (
+        UniqueConstraint("style_id", "backend", "step", name="uq_style_checkpoints_step"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    style_id: Mapped[int] = mapped_column(ForeignKey("styles.id", ondelete="CASCADE"))
+    backend: Mapped[str] = mapped_column(String(16))
+    step: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)  # relative to DATA_DIR
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id", ondelete="SET NULL"))

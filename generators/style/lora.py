@@ -15,6 +15,7 @@ refused with a clear error.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -163,7 +164,8 @@ def find_lora(source: str | Path) -> LoraWeights:
     if path.is_file():
         if path.suffix != ".safetensors":
             raise StyleError(f"LoRA {path} is not a .safetensors file")
-        return LoraWeights(path, file_sha256(path), path.stem)
+        stat = path.stat()
+        return LoraWeights(path, _hashed(str(path), stat.st_mtime_ns, stat.st_size), path.stem)
     if (path / "state.json").is_file() and (path / LORA_WEIGHTS).is_file():
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
         return _weights_of(Checkpoint(path, int(state.get("step", 0)), state))
@@ -180,6 +182,12 @@ def find_lora(source: str | Path) -> LoraWeights:
         f"no LoRA at {path}: name a style trained with `kavi style train NAME --backend lora`, "
         "a LoRA checkpoint folder, or a .safetensors file"
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _hashed(path: str, mtime_ns: int, size: int) -> str:
+    """The sha256 of a LoRA file, computed once per version of the file (path, mtime, size)."""
+    return file_sha256(Path(path))
 
 
 def _weights_of(checkpoint: Checkpoint) -> LoraWeights:
@@ -362,7 +370,15 @@ def train_lora(
         optimizer.load_state_dict(load_optimizers(resume.path)["unet"])
     raw_unet = accelerator.unwrap_model(unet)
 
-    result = TrainResult(step=start, resumed_from=start, checkpoint=resume, main_process=main)
+    result = TrainResult(
+        step=start,
+        resumed_from=start,
+        checkpoint=resume,
+        main_process=main,
+        processes=world,
+        device=accelerator.device.type,
+        precision=accelerator.mixed_precision,
+    )
     token = style_token(layout.name)
     if main:
         if resume is not None:

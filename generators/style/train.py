@@ -126,6 +126,10 @@ class TrainResult:
     samples: list[Path] = field(default_factory=list)
     # False in the other processes of a multi-process run (they write and report nothing).
     main_process: bool = True
+    # Where it ran: how many processes, the device type ("cpu", "cuda") and mixed precision.
+    processes: int = 1
+    device: str | None = None
+    precision: str | None = None
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -380,7 +384,15 @@ def train_gan(
     raw_d = accelerator.unwrap_model(discriminator)
     fixed = latents(SAMPLE_GRID, arch.latent, options.seed + 1)
 
-    result = TrainResult(step=start, resumed_from=start, checkpoint=resume, main_process=main)
+    result = TrainResult(
+        step=start,
+        resumed_from=start,
+        checkpoint=resume,
+        main_process=main,
+        processes=world,
+        device=accelerator.device.type,
+        precision=accelerator.mixed_precision,
+    )
     if main:
         if resume is not None:
             reporter.message(f"resuming from step {start} ({resume.path})")

@@ -30,9 +30,10 @@ from tests.storage.samples import image, make_artwork
 def test_migrations_create_schema_and_wal(db: Database) -> None:
     tables = set(inspect(db.engine).get_table_names())
     assert {"artworks", "posts", "runs", "alembic_version"} <= tables
+    assert {"styles", "training_runs", "style_checkpoints"} <= tables
     with db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
 
 
 def test_migrate_twice_is_a_noop(tmp_path: Path) -> None:

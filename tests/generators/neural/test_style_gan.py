@@ -225,6 +225,15 @@ def test_two_processes_through_accelerate_write_the_same_checkpoint_format(
             load_weights(saved_two.path / name).keys() == load_weights(saved_one.path / name).keys()
         )
     assert len(sample(saved_two, 2, seed=0)) == 2
+    # Only the main process records the run, once, with both processes counted.
+    from storage.db import Database
+    from storage.styles import TrainingStatus, style_checkpoints, training_runs
+
+    db = Database.open(f"sqlite:///{tmp_path / 'kavi.db'}")
+    (run,) = training_runs(db, "two")
+    assert (run.status, run.processes, run.last_step) == (TrainingStatus.FINISHED, 2, 2)
+    assert [(c.step, c.run_id) for c in style_checkpoints(db, "two")] == [(2, run.id)]
+    db.close()
 
 
 def test_samples_repeat_for_a_seed(tmp_path: Path) -> None:
@@ -260,6 +269,23 @@ def test_the_chain_paints_with_a_trained_style(
     shown = capsys.readouterr().out
     assert f"gan style blobs sha256:{checkpoint.sha256}" in shown
     assert "learnt from the collection" in shown
+    # The gallery's artwork page names it too, and the archive traces that sha256 to its step.
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from bot.settings import load_settings
+    from bot.web.app import create_app
+    from storage.db import Database
+    from storage.styles import style_checkpoints
+
+    with TestClient(create_app(load_settings())) as client:
+        assert f"style blobs sha256:{checkpoint.sha256}" in client.get("/artworks/1").text
+    assert main(["style", "list"]) == 0
+    db = Database.open(f"sqlite:///{data_dir / 'kavi.db'}")
+    assert [(c.step, c.sha256) for c in style_checkpoints(db, "blobs")] == [
+        (checkpoint.step, checkpoint.sha256)
+    ]
+    db.close()
     assert main(["--post-now", "--dry-run", "--seed", "3"]) == 0
     paintings = sorted((data_dir / "artworks").rglob("*-painting.png"))
     from PIL import Image

@@ -148,6 +148,10 @@ def test_the_cli_trains_a_lora_and_refuses_gan_options(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "style cli: trained to step 1" in out and "lora/samples" in out
+    # The archive has the run and its checkpoint, under the lora backend.
+    assert main(["style", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "lora trained to step 1" in listed and "(lora, steps 0-1) finished" in listed
     assert main([*argv[:5], "--width", "8"]) == 2
     assert "--width" in capsys.readouterr().err
 
@@ -283,3 +287,30 @@ def test_the_painter_never_keeps_a_copy_of_the_loras_training_image(
     shutil.copytree(saved.path, own.lora.checkpoints / saved.path.name)
     painted = painter(own).paint(poem, size=64, seed=5)
     assert painted.image.tobytes() == seed_six.tobytes()
+
+
+def test_two_processes_through_accelerate_train_one_lora(tmp_path: Path, tiny_sd: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.generators.style_collections import ONE_THREAD_ENV
+    from tests.processes import REPO
+
+    layout = lora_style(tmp_path / "data", "pair")
+    launcher = shutil.which("accelerate", path=str(Path(sys.executable).parent))
+    assert launcher is not None
+    argv = [launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
+    argv += ["--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]
+    argv += ["-m", "bot", "style", "train", "pair", "--backend", "lora", "--model", str(tiny_sd)]
+    argv += ["--steps", "2", "--checkpoint-every", "2", "--rank", "2", "--device", "cpu"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAVI_", "ACCELERATE_"))}
+    env.update(ONE_THREAD_ENV, DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    proc = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("trained to step 2") == 1  # only the main process reports
+    saved = latest_checkpoint(layout.lora.checkpoints, LORA_WEIGHTS)
+    assert saved is not None and saved.state["processes"] == 2
+    assert find_lora(layout.root).step == 2
+    assert any("lora_B" in k and float(v.abs().sum()) > 0 for k, v in adapter(layout).items())
