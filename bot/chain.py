@@ -69,6 +69,7 @@ _OPTION_SETTINGS: dict[str, str] = {
     "lettering": "lettering",
     "resolution": "image_render_size",
     "style": "style_name",
+    "descriptor": "style_descriptor",
 }
 # Engines whose model is not the stage's model setting: the gan painter's "model" is the
 # trained style's folder (DATA_DIR/styles/STYLE_NAME).

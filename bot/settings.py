@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     style_dir: Path | None = None
     # A style trained with `kavi style train NAME`, painted by IMAGE_ENGINE=gan.
     style_name: str = ""
+    # What measures a style sample's distance to its training images (`kavi style inspect`,
+    # the gan painter's copy check): auto, perceptual, or an image embedding model.
+    style_descriptor: str = "auto"
 
     publishers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The built-in publishers' variables (bot/publishers/registry.py), typed here for their
@@ -301,6 +304,16 @@ class Settings(BaseSettings):
         from generators.style.layout import check_style_name
 
         return check_style_name(value.strip()) if value.strip() else ""
+
+    @field_validator("style_descriptor")
+    @classmethod
+    def _style_descriptor(cls, value: str) -> str:
+        name = value.strip()
+        if name.lower() in {"", "auto", "perceptual"}:
+            return name.lower() or "auto"
+        # A model id or folder is checked where it is used: the gan painter's options at
+        # start, `kavi style inspect` when it runs.
+        return name
 
     @field_validator("data_dir")
     @classmethod

@@ -90,6 +90,12 @@ def add_style_parser(commands: Any) -> None:
     inspect.add_argument("name", help="a trained style")
     inspect.add_argument("-n", "--count", type=int, default=16, help="how many samples (16)")
     inspect.add_argument("--seed", type=int, default=0, help="seed of the latents (0)")
+    inspect.add_argument(
+        "--descriptor",
+        metavar="NAME",
+        help="what measures the distances: auto, perceptual, or an image embedding model "
+        "(Hugging Face id or folder, on disk); default STYLE_DESCRIPTOR (auto)",
+    )
 
     actions.add_parser("list", help="styles, their images, steps trained and last checkpoint")
 
@@ -105,7 +111,7 @@ def run_style(args: argparse.Namespace, settings: Settings) -> int:
     if action == "sample":
         return _sample(args, styles_dir)
     if action == "inspect":
-        return _inspect(args, styles_dir)
+        return _inspect(args, styles_dir, settings)
     return _list(styles_dir)
 
 
@@ -280,16 +286,28 @@ def _sample(args: argparse.Namespace, styles_dir: Path) -> int:
     return EXIT_OK
 
 
-def _inspect(args: argparse.Namespace, styles_dir: Path) -> int:
+def _inspect(args: argparse.Namespace, styles_dir: Path, settings: Settings) -> int:
+    from core.errors import ConfigError
+    from generators.style.descriptors import DescriptorError, resolve_descriptor
     from generators.style.novelty import inspect_samples
     from generators.style.sample import sample
 
     _positive("count", args.count)
+    source = "--descriptor" if args.descriptor is not None else "STYLE_DESCRIPTOR"
+    choice = args.descriptor if args.descriptor is not None else settings.style_descriptor
     layout, checkpoint = _trained(styles_dir, args.name)
+    try:
+        chosen = resolve_descriptor(choice, device=settings.torch_device)
+    except DescriptorError as exc:
+        raise ConfigError(f"{source}={choice.strip()}: {exc}") from None
     images = sample(checkpoint, args.count, seed=args.seed)
     report = inspect_samples(
-        layout, images, checkpoint=f"{checkpoint.path.name} sha256:{checkpoint.sha256}"
+        layout,
+        images,
+        checkpoint=f"{checkpoint.path.name} sha256:{checkpoint.sha256}",
+        descriptor=chosen.descriptor,
     )
+    print(f"descriptor: {chosen.descriptor.name} ({source}={choice.strip()}: {chosen.reason})")
     print(
         f"style {args.name}, step {checkpoint.step}: {len(images)} sample(s), "
         f"{report.flagged} flagged as memorised; novelty score {report.score:.3f} "

@@ -41,6 +41,9 @@ def test_a_training_image_is_flagged_and_a_new_one_is_not(layout: StyleLayout) -
     assert "../images/00004.png" in page and "step-00000010 sha256:abc" in page
     summary = json.loads(report.summary.read_text())
     assert summary["flagged"] == 2 and summary["samples"][0]["neighbours"][0]["distance"] == 0.0
+    # The default descriptor is the offline one, and both outputs say so.
+    assert summary["descriptor"] == "perceptual" and "LAB thumbnail" in summary["descriptor_about"]
+    assert "measured by the descriptor perceptual" in page
     assert (report.page.parent / "samples" / "002.png").is_file()
     with Image.open(report.sheet) as sheet:
         # Three rows of a sample and its three neighbours, the copies framed in red.
