@@ -30,13 +30,14 @@ def build_full_models(root: Path) -> dict[str, Path]:
     their real image processors' settings (224 px)."""
     import torch
     from transformers import (
-        BitImageProcessor,
         CLIPImageProcessor,
         CLIPVisionConfig,
         CLIPVisionModelWithProjection,
         Dinov2Config,
         Dinov2Model,
     )
+
+    from tests.generators.neural.tiny_models import dinov2_image_processor
 
     torch.manual_seed(0)
     clip = root / "clip-vit-base-patch32-random"
@@ -65,12 +66,7 @@ def build_full_models(root: Path) -> dict[str, Path]:
             patch_size=14,
         )
     ).save_pretrained(dino)
-    BitImageProcessor(
-        size={"shortest_edge": 256},
-        crop_size={"height": 224, "width": 224},
-        image_mean=[0.485, 0.456, 0.406],
-        image_std=[0.229, 0.224, 0.225],
-    ).save_pretrained(dino)
+    dinov2_image_processor(256, 224).save_pretrained(dino)
     return {"clip-vit-b32 (full size, random)": clip, "dinov2-small (full size, random)": dino}
 
 

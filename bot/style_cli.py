@@ -7,6 +7,8 @@ accelerate, rich) is imported inside the command that runs, so `kavi --help` sta
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,10 +124,10 @@ def _positive(name: str, value: int | None) -> None:
         raise ConfigError(f"--{name} must be 1 or more, got {value}")
 
 
-def _prepare(args: argparse.Namespace, styles_dir: Path) -> int:
+@contextmanager
+def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient bar with ETA; yields the `progress(done, total)` callback that moves it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from generators.style.prepare import prepare_style
 
     with Progress(
         "[progress.description]{task.description}",
@@ -134,7 +136,14 @@ def _prepare(args: argparse.Namespace, styles_dir: Path) -> int:
         TimeRemainingColumn(),
         transient=True,
     ) as progress:
-        task = progress.add_task(f"preparing {args.name}", total=None)
+        task = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def _prepare(args: argparse.Namespace, styles_dir: Path) -> int:
+    from generators.style.prepare import prepare_style
+
+    with _progress_bar(f"preparing {args.name}") as progress:
         report = prepare_style(
             args.source,
             styles_dir,
@@ -142,7 +151,7 @@ def _prepare(args: argparse.Namespace, styles_dir: Path) -> int:
             resolution=args.resolution,
             fit=args.fit,
             replace=args.replace,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            progress=progress,
         )
     print(
         f"style {args.name}: {report.kept} image(s) at {args.resolution} px in {report.layout.root}"
@@ -300,14 +309,17 @@ def _inspect(args: argparse.Namespace, styles_dir: Path, settings: Settings) -> 
         chosen = resolve_descriptor(choice, device=settings.torch_device)
     except DescriptorError as exc:
         raise ConfigError(f"{source}={choice.strip()}: {exc}") from None
-    images = sample(checkpoint, args.count, seed=args.seed)
-    report = inspect_samples(
-        layout,
-        images,
-        checkpoint=f"{checkpoint.path.name} sha256:{checkpoint.sha256}",
-        descriptor=chosen.descriptor,
-    )
+    # Said first: describing a large collection with a model takes minutes (then it is cached).
     print(f"descriptor: {chosen.descriptor.name} ({source}={choice.strip()}: {chosen.reason})")
+    images = sample(checkpoint, args.count, seed=args.seed)
+    with _progress_bar(f"describing the training images of {args.name}") as progress:
+        report = inspect_samples(
+            layout,
+            images,
+            checkpoint=f"{checkpoint.path.name} sha256:{checkpoint.sha256}",
+            descriptor=chosen.descriptor,
+            progress=progress,
+        )
     print(
         f"style {args.name}, step {checkpoint.step}: {len(images)} sample(s), "
         f"{report.flagged} flagged as memorised; novelty score {report.score:.3f} "

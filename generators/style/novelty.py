@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,9 +81,15 @@ class TrainingIndex:
         return tuple(results)
 
 
-def build_index(layout: StyleLayout, descriptor: ImageDescriptor | None = None) -> TrainingIndex:
+def build_index(
+    layout: StyleLayout,
+    descriptor: ImageDescriptor | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainingIndex:
     """Describe every training image of the style (default: the perceptual descriptor), cached
-    beside the dataset under its manifest's sha256s and the descriptor's key."""
+    beside the dataset under its manifest's sha256s and the descriptor's key; `progress(done,
+    total)` is called as images are described (not when the cache answers)."""
     descriptor = descriptor or PerceptualDescriptor()
     manifest = layout.read_manifest()
     files = tuple(entry["file"] for entry in manifest["images"])
@@ -94,7 +100,7 @@ def build_index(layout: StyleLayout, descriptor: ImageDescriptor | None = None) 
     if saved is not None:
         features, typical = saved
         return _index(files, features, descriptor, typical)
-    features = _describe_files(layout, files, descriptor)
+    features = _describe_files(layout, files, descriptor, progress)
     typical = _typical_gap(descriptor, features)
     arrays: dict[str, Any] = {f"feature_{name}": value for name, value in features.items()}
     with atomic_path(cache) as temp, temp.open("wb") as handle:
@@ -121,7 +127,10 @@ def _read_cache(cache: Path, key: np.ndarray) -> tuple[Features, float] | None:
 
 
 def _describe_files(
-    layout: StyleLayout, files: tuple[str, ...], descriptor: ImageDescriptor
+    layout: StyleLayout,
+    files: tuple[str, ...],
+    descriptor: ImageDescriptor,
+    progress: Callable[[int, int], None] | None,
 ) -> Features:
     from PIL import Image as PILImage
 
@@ -132,6 +141,8 @@ def _describe_files(
             with PILImage.open(layout.root / file) as opened:
                 images.append(opened.convert("RGB"))
         parts.append(descriptor.describe(images))
+        if progress:
+            progress(start + len(images), len(files))
     if not parts:
         return descriptor.describe([])
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
@@ -192,12 +203,13 @@ def inspect_samples(
     checkpoint: str = "",
     out: Path | None = None,
     descriptor: ImageDescriptor | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> NoveltyReport:
     """Find each sample's nearest training images by `descriptor` (default: perceptual), flag
-    copies, and write the novelty page."""
+    copies, and write the novelty page (`progress`: as for `build_index`)."""
     if not samples:
         raise ValueError("`samples` must hold at least one image")
-    index = build_index(layout, descriptor)
+    index = build_index(layout, descriptor, progress=progress)
     found = index.nearest_all(samples)
     out = out or layout.novelty
     (out / "samples").mkdir(parents=True, exist_ok=True)

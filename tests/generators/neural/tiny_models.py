@@ -347,17 +347,25 @@ def build_tiny_clip(folder: Path, *, text_half: bool = True, seed: int = 0) -> P
     return folder
 
 
+def dinov2_image_processor(resize: int, crop: int) -> Any:
+    """DINOv2's image processor: shortest side to `resize`, centre crop, ImageNet statistics
+    (facebook/dinov2-* use 256 and 224)."""
+    from transformers import BitImageProcessor
+
+    return BitImageProcessor(
+        size={"shortest_edge": resize},
+        crop_size={"height": crop, "width": crop},
+        image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225],
+    )
+
+
 def build_tiny_dinov2(folder: Path, *, seed: int = 0) -> Path:
-    """Save a tiny random Dinov2Model and its BitImageProcessor (DINOv2's) at 32 px."""
+    """Save a tiny random Dinov2Model and its image processor at 32 px."""
     import torch
-    from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
+    from transformers import Dinov2Config, Dinov2Model
 
     torch.manual_seed(seed)
     Dinov2Model(Dinov2Config(**_TINY_VIT, initializer_range=_WIDE_INIT)).save_pretrained(folder)
-    BitImageProcessor(
-        size={"shortest_edge": 32},
-        crop_size={"height": 32, "width": 32},
-        image_mean=[0.485, 0.456, 0.406],
-        image_std=[0.229, 0.224, 0.225],
-    ).save_pretrained(folder)
+    dinov2_image_processor(32, 32).save_pretrained(folder)
     return folder
