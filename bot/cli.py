@@ -680,10 +680,11 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
         for choice in resolve_engines(settings).values():
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
-        from bot.style_cli import style_lines
+        from bot.style_cli import descriptor_line, style_lines
 
         for line in style_lines(settings.data_dir / "styles"):
             print(f"style  {line}")
+        print(f"novelty descriptor: {descriptor_line(settings.style_descriptor)}")
         return EXIT_OK
     # `auto`: the models picked for this host (its GPU and memory).
     image_model = configured_model("image", settings)[0]

@@ -333,6 +333,17 @@ def _inspect(args: argparse.Namespace, styles_dir: Path, settings: Settings) -> 
     return EXIT_OK
 
 
+def descriptor_line(choice: str) -> str:
+    """Which descriptor STYLE_DESCRIPTOR=`choice` measures novelty with here, and why."""
+    from generators.style.descriptors import DescriptorError, resolve_descriptor
+
+    try:
+        chosen = resolve_descriptor(choice)
+    except DescriptorError as exc:
+        return f"none usable (STYLE_DESCRIPTOR={choice}: {exc})"
+    return f"{chosen.descriptor.name} (STYLE_DESCRIPTOR={choice}: {chosen.reason})"
+
+
 def style_lines(styles_dir: Path) -> list[str]:
     """One line per style: its images, resolution, steps trained and last checkpoint."""
     from generators.style.checkpoint import latest_checkpoint

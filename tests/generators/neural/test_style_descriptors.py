@@ -124,8 +124,10 @@ def test_the_cache_is_kept_per_descriptor_and_never_reused_across_them(
 
 
 def test_auto_takes_the_default_model_when_on_disk_else_perceptual_and_says_why(
-    models: dict[str, Path], tmp_path: Path
+    models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert main(["models", "list"]) == 0
+    assert "novelty descriptor: perceptual (STYLE_DESCRIPTOR=auto: " in capsys.readouterr().out
     fallback = resolve_descriptor("auto")
     assert isinstance(fallback.descriptor, PerceptualDescriptor)
     assert fallback.reason == (
@@ -139,6 +141,11 @@ def test_auto_takes_the_default_model_when_on_disk_else_perceptual_and_says_why(
     assert isinstance(found.descriptor, EmbeddingDescriptor)
     assert found.descriptor.name == DEFAULT_IMAGE_EMBEDDING_MODEL
     assert found.reason == f"{DEFAULT_IMAGE_EMBEDDING_MODEL} found in the Hugging Face cache"
+    assert main(["models", "list"]) == 0
+    assert (
+        f"novelty descriptor: {DEFAULT_IMAGE_EMBEDDING_MODEL} (STYLE_DESCRIPTOR=auto: "
+        f"{DEFAULT_IMAGE_EMBEDDING_MODEL} found in the Hugging Face cache)"
+    ) in capsys.readouterr().out
     assert isinstance(resolve_descriptor("perceptual").descriptor, PerceptualDescriptor)
 
 
@@ -194,6 +201,11 @@ def test_inspect_uses_the_descriptor_asked_for_and_says_which(
     assert (
         "STYLE_DESCRIPTOR=facebook/dinov2-small: the image embedding model "
         "'facebook/dinov2-small' is not on disk" in err
+    )
+    assert main(["models", "list"]) == 0
+    assert (
+        "novelty descriptor: none usable (STYLE_DESCRIPTOR=facebook/dinov2-small: the image "
+        "embedding model 'facebook/dinov2-small' is not on disk" in capsys.readouterr().out
     )
     assert main(["style", "inspect", "blobs", "-n", "2", "--descriptor", "Perceptual"]) == 0
     assert "descriptor: perceptual (--descriptor=Perceptual: the offline descriptor)" in (
