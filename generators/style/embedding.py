@@ -143,6 +143,9 @@ def _image_processor(folder: Path) -> Any:
 
 
 def _load(folder: Path, device: str) -> LoadedEmbedder:
+    # Float32 whatever the checkpoint was saved in: the processor hands over float32 pixels,
+    # and distances compared against a cached collection must not move with the precision.
+    import torch
     from transformers import AutoConfig, AutoModel
 
     log.info("loading image embedding model from %s on %s", folder, device)
@@ -157,7 +160,7 @@ def _load(folder: Path, device: str) -> LoadedEmbedder:
                 vision = config.vision_config
                 vision.projection_dim = config.projection_dim
             model = _clip_vision_class().from_pretrained(
-                folder, config=vision, local_files_only=True
+                folder, config=vision, dtype=torch.float32, local_files_only=True
             )
             pooling = "image_embeds"
         else:
@@ -167,7 +170,7 @@ def _load(folder: Path, device: str) -> LoadedEmbedder:
                     "is not CLIP; use a CLIP model or a vision backbone such as "
                     "facebook/dinov2-small"
                 )
-            model = AutoModel.from_pretrained(folder, local_files_only=True)
+            model = AutoModel.from_pretrained(folder, dtype=torch.float32, local_files_only=True)
             pooling = "pooler_output"
     except (OSError, ValueError, KeyError) as exc:
         raise GenerationError(
