@@ -71,6 +71,7 @@ _OPTION_SETTINGS: dict[str, str] = {
     "style": "style_name",
     "lora": "lora_source",
     "lora_scale": "lora_scale",
+    "descriptor": "style_descriptor",
 }
 # Engines whose model is not the stage's model setting: the gan painter's "model" is the
 # trained style's folder (DATA_DIR/styles/STYLE_NAME).

@@ -698,8 +698,11 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
         for choice in resolve_engines(settings).values():
             model = f" ({choice.model})" if choice.model else ""
             print(f"{choice.stage:<6} {choice.name}{model}: {choice.reason}")
+        from bot.style_cli import descriptor_line
+
         for line in _style_lines(settings):
             print(f"style  {line}")
+        print(f"novelty descriptor: {descriptor_line(settings.style_descriptor)}")
         return EXIT_OK
     # `auto`: the models picked for this host (its GPU and memory).
     image_model = configured_model("image", settings)[0]

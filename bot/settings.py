@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     # LoRA checkpoint folder or a .safetensors file; and how strongly it applies.
     lora: str = ""
     lora_scale: float = Field(default=1.0, ge=0.0, le=4.0)
+    # What measures a style sample's distance to its training images (`kavi style inspect`,
+    # the gan painter's copy check): auto, perceptual, or an image embedding model.
+    style_descriptor: str = "auto"
 
     publishers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The built-in publishers' variables (bot/publishers/registry.py), typed here for their
@@ -305,6 +308,16 @@ class Settings(BaseSettings):
         from generators.style.layout import check_style_name
 
         return check_style_name(value.strip()) if value.strip() else ""
+
+    @field_validator("style_descriptor")
+    @classmethod
+    def _style_descriptor(cls, value: str) -> str:
+        name = value.strip()
+        if name.lower() in {"", "auto", "perceptual"}:
+            return name.lower() or "auto"
+        # A model id or folder is checked where it is used: the gan painter's options at
+        # start, `kavi style inspect` when it runs.
+        return name
 
     @field_validator("data_dir")
     @classmethod

@@ -7,6 +7,8 @@ accelerate, rich) is imported inside the command that runs, so `kavi --help` sta
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +115,12 @@ def add_style_parser(commands: Any) -> None:
     )
     inspect.add_argument("-n", "--count", type=int, default=16, help="how many samples (16)")
     inspect.add_argument("--seed", type=int, default=0, help="seed of the latents (0)")
+    inspect.add_argument(
+        "--descriptor",
+        metavar="NAME",
+        help="what measures the distances: auto, perceptual, or an image embedding model "
+        "(Hugging Face id or folder, on disk); default STYLE_DESCRIPTOR (auto)",
+    )
 
     actions.add_parser("list", help="styles, their images, steps trained and last checkpoint")
 
@@ -130,7 +138,7 @@ def run_style(args: argparse.Namespace, settings: Settings) -> int:
     if action == "sample":
         return _sample(args, styles_dir)
     if action == "inspect":
-        return _inspect(args, styles_dir)
+        return _inspect(args, styles_dir, settings)
     return _list(settings)
 
 
@@ -141,9 +149,23 @@ def _positive(name: str, value: int | None) -> None:
         raise ConfigError(f"--{name} must be 1 or more, got {value}")
 
 
-def _prepare(args: argparse.Namespace, settings: Settings) -> int:
+@contextmanager
+def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient bar with ETA; yields the `progress(done, total)` callback that moves it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def _prepare(args: argparse.Namespace, settings: Settings) -> int:
     from bot.style_records import hold_style, record_style
     from generators.style.layout import check_style_name
     from generators.style.prepare import prepare_style
@@ -152,15 +174,8 @@ def _prepare(args: argparse.Namespace, settings: Settings) -> int:
     styles_dir = settings.data_dir / "styles"
     with (
         hold_style(styles_dir, check_style_name(args.name), "prepared"),
-        Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-        ) as progress,
+        _progress_bar(f"preparing {args.name}") as progress,
     ):
-        task = progress.add_task(f"preparing {args.name}", total=None)
         report = prepare_style(
             args.source,
             styles_dir,
@@ -168,7 +183,7 @@ def _prepare(args: argparse.Namespace, settings: Settings) -> int:
             resolution=args.resolution,
             fit=args.fit,
             replace=args.replace,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            progress=progress,
         )
         db = Database.open(settings.resolved_database_url)
         try:
@@ -440,15 +455,30 @@ def _sample(args: argparse.Namespace, styles_dir: Path) -> int:
     return EXIT_OK
 
 
-def _inspect(args: argparse.Namespace, styles_dir: Path) -> int:
+def _inspect(args: argparse.Namespace, styles_dir: Path, settings: Settings) -> int:
+    from core.errors import ConfigError
+    from generators.style.descriptors import DescriptorError, resolve_descriptor
     from generators.style.novelty import inspect_samples
 
     _positive("count", args.count)
+    source = "--descriptor" if args.descriptor is not None else "STYLE_DESCRIPTOR"
+    choice = args.descriptor if args.descriptor is not None else settings.style_descriptor
     layout, checkpoint, backend = _trained(styles_dir, args.name, args.backend)
+    try:
+        chosen = resolve_descriptor(choice, device=settings.torch_device)
+    except DescriptorError as exc:
+        raise ConfigError(f"{source}={choice.strip()}: {exc}") from None
+    # Said first: describing a large collection with a model takes minutes (then it is cached).
+    print(f"descriptor: {chosen.descriptor.name} ({source}={choice.strip()}: {chosen.reason})")
     images = _draw(layout, checkpoint, backend, args.count, args.seed)
-    report = inspect_samples(
-        layout, images, checkpoint=f"{backend} {checkpoint.path.name} sha256:{checkpoint.sha256}"
-    )
+    with _progress_bar(f"describing the training images of {args.name}") as progress:
+        report = inspect_samples(
+            layout,
+            images,
+            checkpoint=f"{backend} {checkpoint.path.name} sha256:{checkpoint.sha256}",
+            descriptor=chosen.descriptor,
+            progress=progress,
+        )
     print(
         f"style {args.name} ({backend}), step {checkpoint.step}: {len(images)} sample(s), "
         f"{report.flagged} flagged as memorised; novelty score {report.score:.3f} "
@@ -460,6 +490,17 @@ def _inspect(args: argparse.Namespace, styles_dir: Path) -> int:
         print(f"  sample {number:>3}: {near}{flag}")
     print(f"  page: {report.page}")
     return EXIT_OK
+
+
+def descriptor_line(choice: str) -> str:
+    """Which descriptor STYLE_DESCRIPTOR=`choice` measures novelty with here, and why."""
+    from generators.style.descriptors import DescriptorError, resolve_descriptor
+
+    try:
+        chosen = resolve_descriptor(choice)
+    except DescriptorError as exc:
+        return f"none usable (STYLE_DESCRIPTOR={choice}: {exc})"
+    return f"{chosen.descriptor.name} (STYLE_DESCRIPTOR={choice}: {chosen.reason})"
 
 
 def _list(settings: Settings) -> int:

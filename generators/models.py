@@ -19,8 +19,8 @@ from generators.errors import GenerationError
 
 log = logging.getLogger(__name__)
 
-ModelKind = Literal["llm", "diffusion", "vae", "classifier"]
-MODEL_KINDS: tuple[ModelKind, ...] = ("llm", "diffusion", "vae", "classifier")
+ModelKind = Literal["llm", "diffusion", "vae", "classifier", "vision"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("llm", "diffusion", "vae", "classifier", "vision")
 
 # 360M parameters, Apache-2.0, ships a chat template and writes short verse well for its size;
 # ~0.7 GB in bf16, so a CPU host writes a haiku in seconds (Qwen2.5-0.5B is ~40% larger).
@@ -31,6 +31,9 @@ GPU_POEM_MODEL = "HuggingFaceTB/SmolLM2-1.7B-Instruct"
 GPU_POEM_MIN_GIB = 6.0
 # A RoBERTa-base fine-tuned on GoEmotions (28 labels, MIT): reads a poem's emotions whole.
 DEFAULT_EMOTION_MODEL = "SamLowe/roberta-base-go_emotions"
+# The image embedding `kavi style inspect` measures novelty with when on disk (MIT, 88M
+# parameters in its vision half, ~0.6 GB with the text half it ships with).
+DEFAULT_IMAGE_EMBEDDING_MODEL = "openai/clip-vit-base-patch32"
 # Distilled for 1-4 steps at guidance 0 (512 px native), diffusers layout, no safety checker.
 DEFAULT_IMAGE_MODEL = "stabilityai/sd-turbo"
 # What `IMAGE_MODEL=auto` picks on a GPU that keeps it resident: 1024 px native in 1-4 steps,
@@ -149,6 +152,8 @@ def missing_files(folder: Path, *, kind: str) -> list[str]:
         (folder / name).is_file() for name in ("tokenizer.json", "tokenizer.model", "vocab.json")
     ):
         missing.append("tokenizer")
+    if kind == "vision" and not (folder / "preprocessor_config.json").is_file():
+        missing.append("preprocessor_config.json (its image processor)")
     return missing
 
 
@@ -180,8 +185,9 @@ def cached_snapshot(model: str, *, kind: str) -> Path | None:
     return Path(found).parent
 
 
-def weights_on_disk(model: str, *, kind: str) -> tuple[bool, str]:
-    """Whether `model` (local folder or Hugging Face id) can load without a download, and why."""
+def weights_on_disk(model: str, *, kind: str, hint: str = PULL_HINT) -> tuple[bool, str]:
+    """Whether `model` (local folder or Hugging Face id) can load without a download, and why
+    (`hint`: how to fetch a model that is not in the cache)."""
     _check_kind(kind)
     if not model or not model.strip():
         return False, "no model configured"
@@ -196,12 +202,11 @@ def weights_on_disk(model: str, *, kind: str) -> tuple[bool, str]:
         return True, f"local folder {folder}"
     snapshot = cached_snapshot(model, kind=kind)
     if snapshot is None:
-        return False, f"{model} is not in the Hugging Face cache; {PULL_HINT}"
+        return False, f"{model} is not in the Hugging Face cache; {hint}"
     missing = missing_files(snapshot, kind=kind)
     if missing:
         return False, (
-            f"{model} is only partly in the Hugging Face cache (lacks {', '.join(missing)}); "
-            f"{PULL_HINT}"
+            f"{model} is only partly in the Hugging Face cache (lacks {', '.join(missing)}); {hint}"
         )
     return True, f"{model} found in the Hugging Face cache"
 

@@ -91,13 +91,21 @@ class DiffusionOptions(ModelOptions):
 
 @dataclass(frozen=True)
 class DiffusionPainterOptions(DiffusionOptions):
-    """The diffusion painter's options: the shared ones and the art-style words."""
+    """The diffusion painter's options: the shared ones, the art-style words, and (with a LoRA
+    Kavi trained) the descriptor its never-post-a-copy check measures with."""
 
     style_words: str = DEFAULT_STYLE_WORDS
+    descriptor: str = "auto"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "style_words", self.style_words.strip())
+        if self.lora.strip():
+            from generators.style.descriptors import descriptor_problem
+
+            problem = descriptor_problem(self.descriptor)
+            if problem:
+                raise OptionError("descriptor", f"{problem}; or use auto or perceptual")
 
 
 @dataclass(frozen=True)
@@ -460,10 +468,12 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
         lora = applied_lora(self.options)
         if lora is None or lora.style_root is None:
             return None
+        from generators.style.descriptors import resolve_descriptor
         from generators.style.layout import StyleLayout
         from generators.style.novelty import build_index
 
-        index = build_index(StyleLayout(lora.style_root))
+        chosen = resolve_descriptor(self.options.descriptor, device=self.options.device)
+        index = build_index(StyleLayout(lora.style_root), chosen.descriptor)
 
         def copied(image: Image) -> str | None:
             found = index.nearest(image, count=1)

@@ -46,14 +46,18 @@ def style_weights_available(model: str) -> tuple[bool, str]:
 
 @dataclass(frozen=True)
 class GanPainterOptions:
-    """The gan painter's options: the style's folder and name, and where to run."""
+    """The gan painter's options: the style's folder and name, where to run, and the image
+    descriptor its never-post-a-copy check measures with (auto, perceptual, a model)."""
 
     model: str = ""
     style: str = ""
     device: str = "auto"
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    descriptor: str = "auto"
 
     def __post_init__(self) -> None:
+        from generators.style.descriptors import descriptor_problem
+
         if not self.style.strip():
             raise OptionError("style", "must name a trained style (see `kavi style list`)")
         available, reason = style_weights_available(self.model)
@@ -61,6 +65,9 @@ class GanPainterOptions:
             raise OptionError("style", reason)
         if self.max_attempts < 1:
             raise OptionError("max_attempts", f"must be at least 1, got {self.max_attempts}")
+        problem = descriptor_problem(self.descriptor)
+        if problem:
+            raise OptionError("descriptor", f"{problem}; or use auto or perceptual")
 
 
 class GanPainter:
@@ -79,6 +86,7 @@ class GanPainter:
         self._lock = threading.Lock()
 
     def _load(self) -> tuple[Any, TrainingIndex]:
+        from generators.style.descriptors import resolve_descriptor
         from generators.style.layout import StyleLayout
         from generators.style.novelty import build_index
         from generators.style.sample import load_generator
@@ -88,7 +96,16 @@ class GanPainter:
             if self._generator is None:
                 device = resolve_device(self.options.device)
                 self._generator = load_generator(self.checkpoint, device)
-                self._index = build_index(StyleLayout(Path(self.options.model).expanduser()))
+                chosen = resolve_descriptor(self.options.descriptor, device=device)
+                log.info(
+                    "gan painter: copies of training images are found by the descriptor %s "
+                    "(asked for %s: %s)",
+                    chosen.descriptor.name,
+                    self.options.descriptor,
+                    chosen.reason,
+                )
+                layout = StyleLayout(Path(self.options.model).expanduser())
+                self._index = build_index(layout, chosen.descriptor)
             assert self._index is not None
             return self._generator, self._index
 

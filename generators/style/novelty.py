@@ -1,31 +1,36 @@
-"""Novelty: for each sample, its nearest training images by a perceptual descriptor, a
+"""Novelty: for each sample, its nearest training images by an image descriptor, a
 memorisation flag, and a page that shows them side by side (as Dibia inspected his masks).
 
-The threshold is relative to the collection: a sample is flagged when it is closer to a
-training image than `MEMORISED_FRACTION` of the median distance between each training image
-and its own nearest neighbour, i.e. closer than the collection's images are to each other.
+The threshold is relative to the collection, in the descriptor's own distance units: a sample
+is flagged when it is closer to a training image than `MEMORISED_FRACTION` of the median
+distance between each training image and its own nearest neighbour, i.e. closer than the
+collection's images are to each other (never below the descriptor's floor).
 """
 
 from __future__ import annotations
 
 import html
 import os
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from generators.style.descriptors import Features, ImageDescriptor, PerceptualDescriptor
 from generators.style.layout import StyleLayout, atomic_path, write_json_atomic
-from generators.style.perceptual import describe, distances, stack
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 NEIGHBOURS = 3
 MEMORISED_FRACTION = 0.5
-# A floor for the threshold, so a collection of near-identical images still flags copies.
-MIN_THRESHOLD = 0.02
+# Training images described per batch: bounded memory on a 10,000-image collection.
+_DESCRIBE_BATCH = 64
+# Query rows per block of the typical-gap matrix (a block is this many rows by the collection).
+_GAP_BLOCK = 256
 
 
 @dataclass(frozen=True)
@@ -51,62 +56,118 @@ class SampleNovelty:
 
 @dataclass(frozen=True)
 class TrainingIndex:
-    """The descriptors of a style's training images, and the memorisation threshold they set."""
+    """The descriptions of a style's training images, and the memorisation threshold they set."""
 
     files: tuple[str, ...]
-    labs: np.ndarray
-    bits: np.ndarray
+    features: Features
+    descriptor: ImageDescriptor
     threshold: float
     typical: float
 
     def nearest(self, image: Image, count: int = NEIGHBOURS) -> SampleNovelty:
         """The `count` nearest training images to `image`, and whether it is a copy of one."""
-        found = distances(describe(image), self.labs, self.bits)
-        order = np.argsort(found, kind="stable")[:count]
-        neighbours = tuple(Neighbour(int(i), self.files[i], float(found[i])) for i in order)
-        return SampleNovelty(neighbours, neighbours[0].distance < self.threshold)
+        return self.nearest_all([image], count)[0]
+
+    def nearest_all(
+        self, images: Sequence[Image], count: int = NEIGHBOURS
+    ) -> tuple[SampleNovelty, ...]:
+        """`nearest` for each of `images`, described in one batch."""
+        found = self.descriptor.distances(self.descriptor.describe(images), self.features)
+        results = []
+        for row in found:
+            order = np.argsort(row, kind="stable")[:count]
+            neighbours = tuple(Neighbour(int(i), self.files[i], float(row[i])) for i in order)
+            results.append(SampleNovelty(neighbours, neighbours[0].distance < self.threshold))
+        return tuple(results)
 
 
-def build_index(layout: StyleLayout) -> TrainingIndex:
-    """Describe every training image of the style (cached beside the dataset by its manifest)."""
-    from PIL import Image as PILImage
-
+def build_index(
+    layout: StyleLayout,
+    descriptor: ImageDescriptor | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainingIndex:
+    """Describe every training image of the style (default: the perceptual descriptor), cached
+    beside the dataset under its manifest's sha256s and the descriptor's key; `progress(done,
+    total)` is called as images are described (not when the cache answers)."""
+    descriptor = descriptor or PerceptualDescriptor()
     manifest = layout.read_manifest()
     files = tuple(entry["file"] for entry in manifest["images"])
-    cache = layout.root / "descriptors.npz"
-    key = np.frombuffer("\n".join(e["sha256"] for e in manifest["images"]).encode(), np.uint8)
-    if cache.is_file():
-        with np.load(cache) as saved:
-            if np.array_equal(saved["key"], key):
-                return _index(files, saved["labs"], saved["bits"])
-    descriptors = []
-    for file in files:
-        with PILImage.open(layout.root / file) as opened:
-            descriptors.append(describe(opened.convert("RGB")))
-    labs, bits = stack(descriptors)
+    cache = layout.root / descriptor.cache_file
+    lines = [descriptor.cache_key(), *(e["sha256"] for e in manifest["images"])]
+    key = np.frombuffer("\n".join(lines).encode(), np.uint8)
+    saved = _read_cache(cache, key)
+    if saved is not None:
+        features, typical = saved
+        return _index(files, features, descriptor, typical)
+    features = _describe_files(layout, files, descriptor, progress)
+    typical = _typical_gap(descriptor, features)
+    arrays: dict[str, Any] = {f"feature_{name}": value for name, value in features.items()}
     with atomic_path(cache) as temp, temp.open("wb") as handle:
-        np.savez(handle, key=key, labs=labs, bits=bits)
-    return _index(files, labs, bits)
+        np.savez(handle, key=key, typical=np.float64(typical), **arrays)
+    return _index(files, features, descriptor, typical)
 
 
-def _index(files: tuple[str, ...], labs: np.ndarray, bits: np.ndarray) -> TrainingIndex:
-    typical = _typical_gap(labs, bits)
-    return TrainingIndex(
-        files, labs, bits, max(MIN_THRESHOLD, MEMORISED_FRACTION * typical), typical
-    )
+def _read_cache(cache: Path, key: np.ndarray) -> tuple[Features, float] | None:
+    """The cached features and typical gap when `cache` was written under `key`, else None."""
+    if not cache.is_file():
+        return None
+    try:
+        with np.load(cache) as saved:
+            if "typical" not in saved.files or not np.array_equal(saved["key"], key):
+                return None
+            features = {
+                name.removeprefix("feature_"): saved[name]
+                for name in saved.files
+                if name.startswith("feature_")
+            }
+            return features, float(saved["typical"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None  # a damaged cache is described again and rewritten
 
 
-def _typical_gap(labs: np.ndarray, bits: np.ndarray) -> float:
+def _describe_files(
+    layout: StyleLayout,
+    files: tuple[str, ...],
+    descriptor: ImageDescriptor,
+    progress: Callable[[int, int], None] | None,
+) -> Features:
+    from PIL import Image as PILImage
+
+    parts: list[Features] = []
+    for start in range(0, len(files), _DESCRIBE_BATCH):
+        images = []
+        for file in files[start : start + _DESCRIBE_BATCH]:
+            with PILImage.open(layout.root / file) as opened:
+                images.append(opened.convert("RGB"))
+        parts.append(descriptor.describe(images))
+        if progress:
+            progress(start + len(images), len(files))
+    if not parts:
+        return descriptor.describe([])
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def _index(
+    files: tuple[str, ...], features: Features, descriptor: ImageDescriptor, typical: float
+) -> TrainingIndex:
+    threshold = max(descriptor.min_threshold, MEMORISED_FRACTION * typical)
+    return TrainingIndex(files, features, descriptor, threshold, typical)
+
+
+def _typical_gap(descriptor: ImageDescriptor, features: Features) -> float:
     """The median distance from each training image to its nearest other training image."""
-    from generators.style.perceptual import Descriptor
-
-    if len(labs) < 2:
+    count = len(next(iter(features.values())))
+    if count < 2:
         return 0.0
     gaps = []
-    for i in range(len(labs)):
-        found = distances(Descriptor(labs[i], bits[i]), labs, bits)
-        found[i] = np.inf
-        gaps.append(float(found.min()))
+    for start in range(0, count, _GAP_BLOCK):
+        stop = min(start + _GAP_BLOCK, count)
+        block = descriptor.distances(
+            {name: value[start:stop] for name, value in features.items()}, features
+        )
+        block[np.arange(stop - start), np.arange(start, stop)] = np.inf
+        gaps.extend(block.min(axis=1).tolist())
     return float(np.median(gaps))
 
 
@@ -120,6 +181,8 @@ class NoveltyReport:
     page: Path
     summary: Path
     sheet: Path
+    descriptor: str = PerceptualDescriptor.name
+    descriptor_about: str = PerceptualDescriptor.about
 
     @property
     def flagged(self) -> int:
@@ -134,13 +197,20 @@ class NoveltyReport:
 
 
 def inspect_samples(
-    layout: StyleLayout, samples: list[Image], *, checkpoint: str = "", out: Path | None = None
+    layout: StyleLayout,
+    samples: list[Image],
+    *,
+    checkpoint: str = "",
+    out: Path | None = None,
+    descriptor: ImageDescriptor | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> NoveltyReport:
-    """Find each sample's nearest training images, flag copies, and write the novelty page."""
+    """Find each sample's nearest training images by `descriptor` (default: perceptual), flag
+    copies, and write the novelty page (`progress`: as for `build_index`)."""
     if not samples:
         raise ValueError("`samples` must hold at least one image")
-    index = build_index(layout)
-    found = tuple(index.nearest(image) for image in samples)
+    index = build_index(layout, descriptor, progress=progress)
+    found = index.nearest_all(samples)
     out = out or layout.novelty
     (out / "samples").mkdir(parents=True, exist_ok=True)
     for number, image in enumerate(samples):
@@ -153,6 +223,8 @@ def inspect_samples(
         out / "index.html",
         out / "novelty.json",
         out / "sheet.png",
+        index.descriptor.name,
+        index.descriptor.about,
     )
     with atomic_path(report.sheet) as temp:
         _sheet(layout, samples, found).save(temp, format="PNG")
@@ -161,6 +233,8 @@ def inspect_samples(
         {
             "style": layout.name,
             "checkpoint": checkpoint,
+            "descriptor": report.descriptor,
+            "descriptor_about": report.descriptor_about,
             "threshold": round(index.threshold, 5),
             "typical_gap": round(index.typical, 5),
             "score": round(report.score, 4),
@@ -226,7 +300,8 @@ tr.flag {{ background: #fdd; }}
 </style></head><body>
 <h1>Novelty of style {esc(layout.name)}</h1>
 <p>Checkpoint: {esc(checkpoint or "unknown")}. Each sample beside its {NEIGHBOURS} nearest
-training images (descriptor: 16&times;16 LAB thumbnail plus a 64-bit difference hash).</p>
+training images. Distances measured by the descriptor {esc(report.descriptor)}
+({esc(report.descriptor_about)}).</p>
 <p><img src="sheet.png" alt="every sample and its neighbours in one picture"
  style="width:auto;height:auto"></p>
 <p>Typical gap between training images: {report.typical:.4f}. A sample nearer than

@@ -96,3 +96,15 @@ def test_prepare_train_sample_inspect_list(
     assert main(["style", "list"]) == 0
     listed = capsys.readouterr().out
     assert "blobs" in listed and "8 images at 16 px" in listed and "trained to step 4" in listed
+
+
+def test_style_descriptor_names_a_keyword_or_is_kept_for_use() -> None:
+    from bot.settings import load_settings
+
+    assert load_settings().style_descriptor == "auto"
+    assert load_settings(style_descriptor=" Perceptual ").style_descriptor == "perceptual"
+    assert load_settings(style_descriptor="  ").style_descriptor == "auto"
+    # A model is checked where it is used (it may be fetched after the settings load).
+    assert load_settings(style_descriptor=" facebook/dinov2-small ").style_descriptor == (
+        "facebook/dinov2-small"
+    )

@@ -41,6 +41,9 @@ def test_a_training_image_is_flagged_and_a_new_one_is_not(layout: StyleLayout) -
     assert "../images/00004.png" in page and "step-00000010 sha256:abc" in page
     summary = json.loads(report.summary.read_text())
     assert summary["flagged"] == 2 and summary["samples"][0]["neighbours"][0]["distance"] == 0.0
+    # The default descriptor is the offline one, and both outputs say so.
+    assert summary["descriptor"] == "perceptual" and "LAB thumbnail" in summary["descriptor_about"]
+    assert "measured by the descriptor perceptual" in page
     assert (report.page.parent / "samples" / "002.png").is_file()
     with Image.open(report.sheet) as sheet:
         # Three rows of a sample and its three neighbours, the copies framed in red.
@@ -52,10 +55,12 @@ def test_a_training_image_is_flagged_and_a_new_one_is_not(layout: StyleLayout) -
 def test_the_index_is_cached_and_rebuilt_when_the_dataset_changes(
     layout: StyleLayout, tmp_path: Path
 ) -> None:
-    first = build_index(layout)
-    assert (layout.root / "descriptors.npz").is_file()
-    again = build_index(layout)
+    described: list[tuple[int, int]] = []
+    first = build_index(layout, progress=lambda done, total: described.append((done, total)))
+    assert (layout.root / "descriptors.npz").is_file() and described == [(12, 12)]
+    again = build_index(layout, progress=lambda done, total: described.append((done, total)))
     assert again.threshold == first.threshold and again.files == first.files
+    assert described == [(12, 12)]  # the cache answered
     make_collection(tmp_path / "more", 5, size=32, first_seed=40)
     prepare_style(tmp_path / "more", layout.root.parent, "blobs", resolution=32, replace=True)
     assert len(build_index(layout).files) == 5

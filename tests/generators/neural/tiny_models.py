@@ -295,3 +295,77 @@ def build_tiny_emotion_classifier(folder: Path, *, seed: int = 0) -> Path:
     tokenizer.save_pretrained(folder)
     model.save_pretrained(folder)
     return folder
+
+
+# A random ViT at the default init (0.02) maps every picture near one vector (its CLS
+# embedding dominates), all about 0.004 apart in cosine distance; a wider init lets the random
+# features tell pictures apart (about 0.05-0.3 apart), as a trained model's do.
+_WIDE_INIT = 0.2
+_TINY_VIT = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "image_size": 32,
+    "patch_size": 8,
+}
+
+
+def build_tiny_clip(folder: Path, *, text_half: bool = True, seed: int = 0) -> Path:
+    """Save a tiny random CLIP (as a full CLIPModel, like openai/clip-*, or its vision tower
+    with projection alone) and its CLIPImageProcessor at 32 px."""
+    import torch
+    from transformers import (
+        CLIPConfig,
+        CLIPImageProcessor,
+        CLIPModel,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+    )
+
+    factor = _WIDE_INIT / 0.02  # CLIP scales its init by initializer_factor
+    torch.manual_seed(seed)
+    model: Any
+    if text_half:
+        text = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1}
+        text |= {"num_attention_heads": 4, "vocab_size": 64, "bos_token_id": 0, "eos_token_id": 1}
+        config = CLIPConfig(
+            text_config=text,
+            vision_config={**_TINY_VIT, "initializer_factor": factor},
+            # Not CLIP's 512: loading must take the projection size from the outer config.
+            projection_dim=16,
+            initializer_factor=factor,
+        )
+        model = CLIPModel(config)
+    else:
+        vision = CLIPVisionConfig(**_TINY_VIT, projection_dim=16, initializer_factor=factor)
+        model = CLIPVisionModelWithProjection(vision)
+    model.save_pretrained(folder)
+    CLIPImageProcessor(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+    ).save_pretrained(folder)
+    return folder
+
+
+def dinov2_image_processor(resize: int, crop: int) -> Any:
+    """DINOv2's image processor: shortest side to `resize`, centre crop, ImageNet statistics
+    (facebook/dinov2-* use 256 and 224)."""
+    from transformers import BitImageProcessor
+
+    return BitImageProcessor(
+        size={"shortest_edge": resize},
+        crop_size={"height": crop, "width": crop},
+        image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225],
+    )
+
+
+def build_tiny_dinov2(folder: Path, *, seed: int = 0) -> Path:
+    """Save a tiny random Dinov2Model and its image processor at 32 px."""
+    import torch
+    from transformers import Dinov2Config, Dinov2Model
+
+    torch.manual_seed(seed)
+    Dinov2Model(Dinov2Config(**_TINY_VIT, initializer_range=_WIDE_INIT)).save_pretrained(folder)
+    dinov2_image_processor(32, 32).save_pretrained(folder)
+    return folder
