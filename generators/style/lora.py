@@ -524,8 +524,15 @@ def _sample_grid(parts: _Parts, unet: Any, options: LoraOptions, token: str) -> 
     images = []
     was_training = unet.training
     unet.eval()
+    # In mixed precision the adapter is float32 and the frozen model half: autocast keeps
+    # every layer's input in the model's dtype (the VAE would otherwise meet float32 latents).
+    half = parts.dtype != torch.float32
+    device_type = torch.device(parts.pipeline.device).type
     try:
-        with torch.inference_mode():
+        with (
+            torch.inference_mode(),
+            torch.autocast(device_type, dtype=parts.dtype, enabled=half),
+        ):
             for seed in range(SAMPLE_SEEDS):
                 for prompt in SAMPLE_PROMPTS:
                     images.append(

@@ -108,6 +108,15 @@ def test_a_resumed_lora_ends_with_the_same_adapter_as_an_unbroken_run(
     assert (found.sha256, found.step, found.name) == (saved.sha256, 3, "same")
 
 
+def test_mixed_precision_trains_a_float32_adapter_and_samples(
+    tmp_path: Path, tiny_sd: Path
+) -> None:
+    layout = lora_style(tmp_path)
+    result = train_lora(layout, options(tiny_sd, steps=1, sample_every=1, precision="bf16"))
+    assert result.precision == "bf16" and len(result.samples) == 1
+    assert all(v.dtype == torch.float32 for v in adapter(layout).values())
+
+
 def test_resuming_with_another_rank_is_refused(tmp_path: Path, tiny_sd: Path) -> None:
     layout = lora_style(tmp_path)
     train_lora(layout, options(tiny_sd, steps=1))
