@@ -111,8 +111,16 @@ def test_a_resumed_lora_ends_with_the_same_adapter_as_an_unbroken_run(
 def test_mixed_precision_trains_a_float32_adapter_and_samples(
     tmp_path: Path, tiny_sd: Path
 ) -> None:
-    layout = lora_style(tmp_path)
-    result = train_lora(layout, options(tiny_sd, steps=1, sample_every=1, precision="bf16"))
+    from accelerate.state import AcceleratorState
+
+    # Accelerate keeps one state per process (a real run is one process, one precision); the
+    # earlier tests' full-precision state is set aside for this one and again after it.
+    AcceleratorState._reset_state(reset_partial_state=True)
+    try:
+        layout = lora_style(tmp_path)
+        result = train_lora(layout, options(tiny_sd, steps=1, sample_every=1, precision="bf16"))
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
     assert result.precision == "bf16" and len(result.samples) == 1
     assert all(v.dtype == torch.float32 for v in adapter(layout).values())
 
