@@ -225,6 +225,19 @@ def check_runtime(settings: Settings, choices: dict[Stage, EngineChoice]) -> Non
             raise ConfigError(f"invalid configuration: {reason}")
 
 
+def lora_unused(settings: Settings, choices: dict[Stage, EngineChoice]) -> str | None:
+    """Why LORA is set but nothing will use it (no stage runs the diffusion model), or None."""
+    if not settings.lora.strip():
+        return None
+    if any(choices[stage].name == "diffusion" for stage in ("image", "mood")):
+        return None
+    image = choices["image"]
+    return (
+        f"LORA={settings.lora} is set but no stage uses the diffusion model (image: "
+        f"{image.name}, {image.reason}): the LoRA is not applied"
+    )
+
+
 class Chain:
     """Runs the three stages; engines are built once and kept warm for later runs."""
 
@@ -240,6 +253,9 @@ class Chain:
             stage: engine_options(s, settings, model=self.choices[stage].model)
             for stage, s in self.specs.items()
         }
+        unused = lora_unused(settings, self.choices)
+        if unused:
+            log.warning("%s", unused)
         self._engines: dict[Stage, Any] = {}
         self.emotion_model: str | None = None
         if settings.mood_from_poem:

@@ -331,3 +331,19 @@ def test_two_processes_through_accelerate_train_one_lora(tmp_path: Path, tiny_sd
     assert saved is not None and saved.state["processes"] == 2
     assert find_lora(layout.root).step == 2
     assert any("lora_B" in k and float(v.abs().sum()) > 0 for k, v in adapter(layout).items())
+
+
+def test_a_lora_that_no_stage_uses_is_warned_about(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.chain import Chain
+    from bot.settings import Settings
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IMAGE_ENGINE", "ink")
+    monkeypatch.setenv("LORA", "masks")
+    with caplog.at_level("WARNING", logger="bot.chain"):
+        Chain(Settings())
+    assert "LORA=masks is set but no stage uses the diffusion model (image: ink" in caplog.text
