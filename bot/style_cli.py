@@ -85,7 +85,9 @@ def add_style_parser(commands: Any) -> None:
         "--augment", help="comma list of color, translation, cutout, or none (default all three)"
     )
     train.add_argument("--checkpoint-every", type=int, help="steps (gan 500, lora 100)")
-    train.add_argument("--sample-every", type=int, help="steps (gan 500, lora 100)")
+    train.add_argument(
+        "--sample-every", type=int, help="steps (gan 500, lora 100; lora: 0 for no grids)"
+    )
     train.add_argument(
         "--precision",
         choices=("auto", "no", "fp16", "bf16"),
@@ -348,7 +350,7 @@ def _train_lora(args: argparse.Namespace, settings: Settings) -> int:
         train_lora,
     )
 
-    for name in ("steps", "batch_size", "rank", "sample_steps", "checkpoint_every", "sample_every"):
+    for name in ("steps", "batch_size", "rank", "sample_steps", "checkpoint_every"):
         _positive(name.replace("_", "-"), getattr(args, name))
     _refuse_other_backends(args, "lora", ("width", "latent"))
     layout = StyleLayout.of(settings.data_dir / "styles", args.name)

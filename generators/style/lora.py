@@ -92,6 +92,7 @@ class LoraOptions:
     rank: int = 16
     seed: int = 0
     checkpoint_every: int = 100
+    # 0: no sample grids (each is a few full renders: minutes on a CPU at 512 px).
     sample_every: int = 100
     keep_checkpoints: int = 3
     sample_steps: int = 2
@@ -107,12 +108,15 @@ class LoraOptions:
             "batch_size",
             "rank",
             "checkpoint_every",
-            "sample_every",
             "keep_checkpoints",
             "sample_steps",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be at least 1, got {getattr(self, name)}")
+        if self.sample_every < 0:
+            raise ValueError(
+                f"`sample_every` must be 0 (no grids) or more, got {self.sample_every}"
+            )
         if not 0 < self.lr < 1:
             raise ValueError(f"`lr` must be between 0 and 1, got {self.lr}")
         if self.rank > 256:

@@ -300,7 +300,7 @@ class StepBook:
             self._handle.flush()
             self.reporter.step(step, record)
         options = self.options
-        if step % options.sample_every == 0 or step == options.steps:
+        if options.sample_every and (step % options.sample_every == 0 or step == options.steps):
             self.sample_grid(step)
         if step % options.checkpoint_every == 0 or step == options.steps:
             self.checkpoint(step)

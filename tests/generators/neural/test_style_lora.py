@@ -127,7 +127,9 @@ def test_mixed_precision_trains_a_float32_adapter_and_samples(
 
 def test_resuming_with_another_rank_is_refused(tmp_path: Path, tiny_sd: Path) -> None:
     layout = lora_style(tmp_path)
-    train_lora(layout, options(tiny_sd, steps=1))
+    # sample_every=0: no grids at all, not even at the last step.
+    assert train_lora(layout, options(tiny_sd, steps=1, sample_every=0)).samples == []
+    assert not layout.lora.samples.exists()
     with pytest.raises(StyleError, match="rank: checkpoint 4, now 8.*--fresh"):
         train_lora(layout, options(tiny_sd, steps=2, rank=8))
 
