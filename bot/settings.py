@@ -345,8 +345,12 @@ class Settings(BaseSettings):
         value = self.lora.strip()
         if not value:
             return ""
-        if STYLE_NAME_PATTERN.match(value) and not Path(value).expanduser().exists():
-            return str(self.data_dir / "styles" / value)
+        style = self.data_dir / "styles" / value
+        # A style of that name wins over a folder of that name where Kavi happens to run.
+        if STYLE_NAME_PATTERN.match(value) and (
+            style.is_dir() or not Path(value).expanduser().exists()
+        ):
+            return str(style)
         return str(Path(value).expanduser())
 
     @property

@@ -263,7 +263,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
     for name in ("steps", "batch_size", "width", "latent", "checkpoint_every", "sample_every"):
         _positive(name.replace("_", "-"), getattr(args, name))
-    _refuse_other_backends(args, "gan", ("model", "rank", "sample_steps"))
+    _refuse_other_backends(args, "gan", ("model", "rank", "sample_steps", "gradient_checkpointing"))
     layout = StyleLayout.of(settings.data_dir / "styles", args.name)
     manifest = layout.read_manifest()
     schedule = {
@@ -352,7 +352,7 @@ def _train_lora(args: argparse.Namespace, settings: Settings) -> int:
 
     for name in ("steps", "batch_size", "rank", "sample_steps", "checkpoint_every"):
         _positive(name.replace("_", "-"), getattr(args, name))
-    _refuse_other_backends(args, "lora", ("width", "latent"))
+    _refuse_other_backends(args, "lora", ("width", "latent", "augment"))
     layout = StyleLayout.of(settings.data_dir / "styles", args.name)
     layout.read_manifest()
     schedule = _given(

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from generators.poem.base import Poem
     from generators.style.lora import LoraWeights
+    from generators.style.novelty import TrainingIndex
 
 log = logging.getLogger(__name__)
 
@@ -178,17 +179,31 @@ def _latent_channels(config: Path) -> int | None:
 
 def load_text2image(options: DiffusionOptions) -> Any:
     """The process-wide text-to-image pipeline for these options, loading it on first use."""
+    return _resident(options)[1]
+
+
+def _resident(options: DiffusionOptions) -> tuple[PipelineKey, Any]:
+    """The resident pipeline for these options and the key it is kept under."""
     from generators.torch_runtime import dtype_name, resolve_device, resolve_dtype
 
     resolved_device = resolve_device(options.device)
     resolved_dtype = dtype_name(resolve_dtype(options.dtype, resolved_device))
     folder = local_model_path(options.model, kind="diffusion")
+    family = pipeline_family(folder)
     lora = applied_lora(options)
+    if lora is not None and family != "sd":
+        raise ConfigError(
+            f"LORA: {lora.name} is a LoRA of a Stable Diffusion 1.x/2.x UNet, and "
+            f"IMAGE_MODEL={options.model} is {family or 'of an unknown family'}: it cannot "
+            "take it; set IMAGE_MODEL to the model the LoRA was trained on"
+            + (f" ({lora.base_model})" if lora.base_model else "")
+            + " or unset LORA"
+        )
     key = PipelineKey(
         options.model,
         resolved_device,
         resolved_dtype,
-        resolve_tiny_vae(options.tiny_vae, resolved_device, pipeline_family(folder)),
+        resolve_tiny_vae(options.tiny_vae, resolved_device, family),
         (str(lora.path), lora.sha256, options.lora_scale) if lora else None,
     )
     with _LOCK:
@@ -198,7 +213,14 @@ def load_text2image(options: DiffusionOptions) -> Any:
             for stale in [k for k in _PIPELINES if dataclasses.replace(k, lora=key.lora) == key]:
                 _PIPELINES.pop(stale)
                 _IMG2IMG.pop(stale, None)
-            pipe = _load_pipeline(key)
+            if lora is not None and lora.base_model and lora.base_model != options.model:
+                log.warning(
+                    "LoRA %s was trained on %s, not on IMAGE_MODEL=%s: it may paint poorly",
+                    lora.name,
+                    lora.base_model,
+                    options.model,
+                )
+            pipe = _load_pipeline(key, lora)
             _PIPELINES[key] = pipe
         if options.compile and not getattr(pipe, "_kavi_compiled", False):
             import torch
@@ -206,7 +228,12 @@ def load_text2image(options: DiffusionOptions) -> Any:
             name = "unet" if getattr(pipe, "unet", None) is not None else "transformer"
             setattr(pipe, name, torch.compile(getattr(pipe, name)))
             pipe._kavi_compiled = True
-        return pipe
+        return key, pipe
+
+
+def fused_lora(pipe: Any) -> LoraWeights | None:
+    """The LoRA fused into a resident pipeline (what its pictures were painted with), or None."""
+    return getattr(pipe, "_kavi_lora", None)
 
 
 def applied_lora(options: DiffusionOptions) -> LoraWeights | None:
@@ -222,9 +249,9 @@ def applied_lora(options: DiffusionOptions) -> LoraWeights | None:
         raise ConfigError(f"LORA: {exc}") from None
 
 
-def recorded_model(options: DiffusionOptions) -> str:
+def recorded_model(options: DiffusionOptions, pipe: Any) -> str:
     """The model as an artwork records it: with the fused LoRA's name, step and sha256."""
-    lora = applied_lora(options)
+    lora = fused_lora(pipe)
     if lora is None:
         return options.model
     return f"{options.model} + {lora.describe()} at scale {options.lora_scale:g}"
@@ -234,13 +261,13 @@ def load_image2image(options: DiffusionOptions) -> Any:
     """An img2img pipeline sharing the text-to-image pipeline's components (no second copy)."""
     from diffusers import AutoPipelineForImage2Image
 
-    text2image = load_text2image(options)
+    key, text2image = _resident(options)
     with _LOCK:
-        key = next(k for k, v in _PIPELINES.items() if v is text2image)
         pipe = _IMG2IMG.get(key)
         if pipe is None or denoiser(pipe) is not denoiser(text2image):
             pipe = AutoPipelineForImage2Image.from_pipe(text2image)
             pipe.set_progress_bar_config(disable=True)
+            pipe._kavi_lora = fused_lora(text2image)
             _IMG2IMG[key] = pipe
         return pipe
 
@@ -252,7 +279,7 @@ def clear_pipeline_cache() -> None:
         _IMG2IMG.clear()
 
 
-def _load_pipeline(key: PipelineKey) -> Any:
+def _load_pipeline(key: PipelineKey, lora: LoraWeights | None = None) -> Any:
     import torch
     from diffusers import AutoencoderTiny, AutoPipelineForText2Image
 
@@ -281,25 +308,38 @@ def _load_pipeline(key: PipelineKey) -> Any:
     pipe.to(key.device)
     pipe.set_progress_bar_config(disable=True)
     _use_sdpa(pipe)
-    if key.lora is not None:
-        _fuse_lora(pipe, Path(key.lora[0]), key.lora[2])
+    if key.lora is not None and lora is not None:
+        _fuse_lora(pipe, lora, key.lora[2])
     return pipe
 
 
-def _fuse_lora(pipe: Any, weights: Path, scale: float) -> None:
-    """Fuse the LoRA into the model's weights at `scale`, then drop its layers (no slow-down)."""
+def _fuse_lora(pipe: Any, lora: LoraWeights, scale: float) -> None:
+    """Fuse the LoRA into the model's weights at `scale`, then drop its layers (no slow-down).
+
+    diffusers only logs when a file holds no keys for the model: that is refused here, so an
+    artwork never names a LoRA that changed nothing.
+    """
+    weights = lora.path
     log.info("fusing LoRA %s into the image model at scale %g", weights, scale)
+    trained_on = f" (it was trained on {lora.base_model})" if lora.base_model else ""
     try:
         pipe.load_lora_weights(
             str(weights.parent), weight_name=weights.name, adapter_name="kavi_style"
         )
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise GenerationError(
-            f"could not load the LoRA {weights} into the image model: {exc} (was it trained "
-            "on another model family?)"
+            f"could not load the LoRA {weights} into the image model{trained_on}: {exc}; set "
+            "IMAGE_MODEL to the model it was trained on, or unset LORA"
         ) from exc
+    if "kavi_style" not in pipe.get_list_adapters().get("unet", []):
+        raise GenerationError(
+            f"the LoRA {weights} holds nothing for this model's UNet{trained_on}: it is not "
+            "a diffusers-layout LoRA of it (a Kavi style's LoRA is its "
+            "pytorch_lora_weights.safetensors); point LORA at the style or that file"
+        )
     pipe.fuse_lora(lora_scale=scale, adapter_names=["kavi_style"])
     pipe.unload_lora_weights()
+    pipe._kavi_lora = lora
 
 
 def _use_sdpa(pipe: Any) -> None:
@@ -412,23 +452,23 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
 
     name = "diffusion"
 
+    def __init__(self, options: DiffusionPainterOptions) -> None:
+        super().__init__(options)
+        self._index: tuple[tuple[str, int], TrainingIndex] | None = None
+        self._index_lock = threading.Lock()
+
     def pipeline(self) -> Any:
         """The resident text-to-image pipeline this painter uses (loaded on first call)."""
         return load_text2image(self.options)
 
-    def prompt_for(self, poem: Poem) -> str:
+    def prompt_for(self, poem: Poem, lora: LoraWeights | None = None) -> str:
         """The prompt: the ink painter's scene record (season included), then the art direction;
         with a LoRA Kavi trained, its style's token in place of the art direction."""
         from generators.image.scene import scene_from_poem
 
         scene_prompt = scene_from_poem(poem).prompt
-        lora = applied_lora(self.options)
         style_words = lora.token if lora and lora.token else self.options.style_words
         return f"{scene_prompt}, {style_words}" if style_words else scene_prompt
-
-    def recorded_model(self) -> str:
-        """The model as the artwork records it: with the LoRA's name, step and sha256."""
-        return recorded_model(self.options)
 
     def paint(self, poem: Poem, *, size: int, seed: int) -> Painting:
         """Paint the poem at `size` px square; a black or blank image is redone on the next seed."""
@@ -439,7 +479,9 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
         if not isinstance(size, int) or size < 8:
             raise ValueError(f"`size` must be an integer of at least 8 pixels, got {size!r}")
         pipe = self.pipeline()
-        prompt = self.prompt_for(poem)
+        # What the resident pipeline has fused, read once: the prompt and record agree with it.
+        lora = fused_lora(pipe)
+        prompt = self.prompt_for(poem, lora)
         image = render_usable(
             lambda side, attempt_seed: self._render(pipe, prompt, side, attempt_seed),
             pipe,
@@ -447,7 +489,7 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
             seed=seed,
             options=self.options,
             what="the diffusion painter",
-            check=self._copy_check(),
+            check=self._copy_check(lora),
         )
         image = image.convert("RGB")
         rendered = image.width
@@ -457,23 +499,17 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
             image=image,
             prompt=prompt,
             engine=self.name,
-            model=self.recorded_model(),
+            model=recorded_model(self.options, pipe),
             description=scene_from_poem(poem).describe(),
             # Recorded, so that an enlarged render is never passed off as a native one.
             rendered_size=rendered if rendered != size else None,
         )
 
-    def _copy_check(self) -> Callable[[Image], str | None] | None:
+    def _copy_check(self, lora: LoraWeights | None) -> Callable[[Image], str | None] | None:
         """With a LoRA Kavi trained, a check that refuses a near copy of one of its images."""
-        lora = applied_lora(self.options)
         if lora is None or lora.style_root is None:
             return None
-        from generators.style.descriptors import resolve_descriptor
-        from generators.style.layout import StyleLayout
-        from generators.style.novelty import build_index
-
-        chosen = resolve_descriptor(self.options.descriptor, device=self.options.device)
-        index = build_index(StyleLayout(lora.style_root), chosen.descriptor)
+        index = self._style_index(lora.style_root)
 
         def copied(image: Image) -> str | None:
             found = index.nearest(image, count=1)
@@ -485,6 +521,20 @@ class DiffusionPainter(ModelEngine[DiffusionPainterOptions]):
             )
 
         return copied
+
+    def _style_index(self, root: Path) -> TrainingIndex:
+        """The style's training images described (kept between paintings while unchanged)."""
+        from generators.style.descriptors import resolve_descriptor
+        from generators.style.layout import StyleLayout
+        from generators.style.novelty import build_index
+
+        layout = StyleLayout(root)
+        key = (str(root), layout.manifest.stat().st_mtime_ns)
+        with self._index_lock:
+            if self._index is None or self._index[0] != key:
+                chosen = resolve_descriptor(self.options.descriptor, device=self.options.device)
+                self._index = (key, build_index(layout, chosen.descriptor))
+            return self._index[1]
 
     def _render(self, pipe: Any, prompt: str, side: int, seed: int) -> Image:
         import torch

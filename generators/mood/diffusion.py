@@ -78,7 +78,13 @@ class DiffusionStylist(ModelEngine[DiffusionStylistOptions]):
             image=result,
             mood=mood.name,
             engine=self.name,
-            model=recorded_model(self.options),
+            # The repaint used the resident pipeline (and any LoRA fused in it); strength 0
+            # never loads it.
+            model=(
+                recorded_model(self.options, self.pipeline())
+                if self.options.strength > 0
+                else self.model
+            ),
             style_reference=style_image,
             prompt=prompt,
         )

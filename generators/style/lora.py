@@ -43,7 +43,10 @@ from generators.style.train import (
     TrainResult,
     batch_indices,
     check_resumable,
+    finish_training,
     make_accelerator,
+    restore_scaler,
+    scaler_state,
     step_seed,
     trim_log,
 )
@@ -77,7 +80,7 @@ def style_token(name: str) -> str:
 
 def default_caption(name: str) -> str:
     """The caption of an image with no sidecar text."""
-    return f"a picture, {style_token(name)}"
+    return f"{style_token(name)}, a picture"
 
 
 @dataclass(frozen=True)
@@ -210,12 +213,13 @@ def _weights_of(checkpoint: Checkpoint) -> LoraWeights:
 
 
 def captions_for(layout: StyleLayout) -> list[str]:
-    """Each prepared image's caption (its sidecar text, else the default), ending with the token."""
+    """Each prepared image's caption (its sidecar text, else the default), with the token."""
     token = style_token(layout.name)
     captions = []
     for entry in layout.read_manifest()["images"]:
         text = str(entry.get("caption") or "").strip().rstrip(".,;")
-        captions.append(f"{text}, {token}" if text else default_caption(layout.name))
+        # The token first: CLIP reads 77 tokens, so a long caption loses its end, never it.
+        captions.append(f"{token}, {text}" if text else default_caption(layout.name))
     return captions
 
 
@@ -237,7 +241,21 @@ def base_model_folder(model: str) -> Path:
             f"LoRA training supports Stable Diffusion 1.x/2.x pipelines (SD-Turbo included); "
             f"{model} is {family or 'of an unknown family'}: choose such a model with --model"
         )
+    channels = _unet_in_channels(folder)
+    if channels not in (None, 4):
+        raise StyleError(
+            f"{model} has a UNet of {channels} input channels (an inpainting or editing "
+            "model); LoRA training needs a text-to-image model: choose one with --model"
+        )
     return folder
+
+
+def _unet_in_channels(folder: Path) -> int | None:
+    try:
+        value = json.loads((folder / "unet" / "config.json").read_text("utf-8"))["in_channels"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return int(value) if isinstance(value, int) else None
 
 
 @dataclass
@@ -305,9 +323,10 @@ def training_resolution(options: LoraOptions, prepared: int, native: int, multip
             f"prepare it again with --resolution {side} or train at {prepared}"
         )
     if side % multiple:
+        fits = max(multiple, side // multiple * multiple)
         raise StyleError(
             f"the LoRA resolution {side} px is not a multiple of {multiple} (the model's "
-            "latent grid); choose one that is"
+            f"latent grid); pass --resolution {fits}"
         )
     return side
 
@@ -372,6 +391,7 @@ def train_lora(
     unet, optimizer = accelerator.prepare(parts.unet, optimizer)
     if resume is not None:
         optimizer.load_state_dict(load_optimizers(resume.path)["unet"])
+        restore_scaler(accelerator, resume)
     raw_unet = accelerator.unwrap_model(unet)
 
     result = TrainResult(
@@ -417,6 +437,7 @@ def train_lora(
                 "images": len(bank),
                 "captioned": sum(1 for e in manifest["images"] if e.get("caption")),
                 "style": layout.name,
+                "scaler": scaler_state(accelerator),
                 "token": token,
                 "target_modules": list(TARGET_MODULES),
             },
@@ -495,7 +516,9 @@ def train_lora(
             step += 1
             result.step = step  # what an interrupt from here on saves
             book.done(step, {"loss": accelerator.reduce(loss.detach().float(), "mean")})
-    accelerator.end_training()
+    # The wrapper goes before its process group does (see finish_training).
+    del unet
+    finish_training(accelerator)
     return result
 
 
@@ -522,6 +545,10 @@ def _sample_grid(parts: _Parts, unet: Any, options: LoraOptions, token: str) -> 
             tokenizer=parts.tokenizer,
             dtype=parts.dtype,
             local_files_only=True,
+            # SD 1.x ships a safety checker: not wanted for progress grids, and it would stay
+            # on the CPU while the rest trains on a GPU.
+            safety_checker=None,
+            requires_safety_checker=False,
         )
         parts.pipeline.set_progress_bar_config(disable=True)
     side = int(options.resolution or parts.native)

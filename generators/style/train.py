@@ -223,20 +223,25 @@ def make_accelerator(options: Any) -> Accelerator:
 
 
 @contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM (docker stop) stops training like Ctrl-C: save, then leave."""
+def stop_requests() -> Iterator[list[int]]:
+    """Ctrl-C (SIGINT) and `docker stop` (SIGTERM) ask training to stop: the list yielded
+    collects the signals received; the loop stops at the end of the step in hand, so the
+    checkpoint it saves holds that step's weights. Repeated signals (a terminal's Ctrl-C
+    reaches `accelerate launch` and each worker) are only noted, never cut a save short."""
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    def note(signum: int, frame: object) -> None:
+        received.append(signum)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {number: signal.signal(number, note) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class StepBook:
@@ -266,6 +271,7 @@ class StepBook:
         self.start = result.step
         self._handle: Any = None
         self._began = time.perf_counter()
+        self._signals: list[int] = []
 
     @contextmanager
     def running(self) -> Iterator[None]:
@@ -274,7 +280,7 @@ class StepBook:
         self._handle = self.loss_log.open("a", encoding="utf-8") if self.main else None
         self._began = time.perf_counter()
         try:
-            with stop_on_sigterm():
+            with stop_requests() as self._signals:
                 yield
         except KeyboardInterrupt:
             result.interrupted = True
@@ -305,6 +311,18 @@ class StepBook:
         if step % options.checkpoint_every == 0 or step == options.steps:
             self.checkpoint(step)
             self.accelerator.wait_for_everyone()
+        if self._stop_asked():
+            raise KeyboardInterrupt
+
+    def _stop_asked(self) -> bool:
+        """Whether any process was asked to stop; all processes agree, so all stop together."""
+        asked = bool(self._signals)
+        if self.accelerator.num_processes == 1:
+            return asked
+        import torch
+
+        flag = torch.tensor([1.0 if asked else 0.0], device=self.accelerator.device)
+        return bool(self.accelerator.reduce(flag, "sum").item() > 0)
 
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
@@ -380,6 +398,7 @@ def train_gan(
         saved = load_optimizers(resume.path)
         opt_g.load_state_dict(saved["g"])
         opt_d.load_state_dict(saved["d"])
+        restore_scaler(accelerator, resume)
     raw_g = accelerator.unwrap_model(generator)
     raw_d = accelerator.unwrap_model(discriminator)
     fixed = latents(SAMPLE_GRID, arch.latent, options.seed + 1)
@@ -420,6 +439,7 @@ def train_gan(
                 "processes": world,
                 "images": len(bank),
                 "style": layout.name,
+                "scaler": scaler_state(accelerator),
             },
             keep=options.keep_checkpoints,
         )
@@ -495,8 +515,36 @@ def train_gan(
                 step,
                 {"loss_d": losses[0], "loss_g": losses[1], "loss_recon": losses[2]},
             )
-    accelerator.end_training()
+    # The wrappers go before their process group does (see finish_training).
+    del generator, discriminator
+    finish_training(accelerator)
     return result
+
+
+def finish_training(accelerator: Accelerator) -> None:
+    """End a run: every process arrives, the prepared (DDP) models are released, then the
+    process group is destroyed. A DDP wrapper still alive when its group is destroyed was
+    seen to hang a worker at exit, about one two-process CPU run in eight."""
+    import gc
+
+    accelerator.wait_for_everyone()
+    accelerator.free_memory()
+    gc.collect()
+    accelerator.end_training()
+
+
+def scaler_state(accelerator: Accelerator) -> dict[str, Any] | None:
+    """fp16's loss-scaler state (its scale and growth count), for an exact resume; else None."""
+    scaler = getattr(accelerator, "scaler", None)
+    return dict(scaler.state_dict()) if scaler is not None else None
+
+
+def restore_scaler(accelerator: Accelerator, checkpoint: Checkpoint) -> None:
+    """Put back the loss-scaler state a checkpoint saved (fp16 runs)."""
+    scaler = getattr(accelerator, "scaler", None)
+    saved = checkpoint.state.get("scaler")
+    if scaler is not None and saved:
+        scaler.load_state_dict(saved)
 
 
 def check_resumable(checkpoint: Checkpoint, options: Any, style: str) -> None:

@@ -67,15 +67,15 @@ def adapter(layout: StyleLayout) -> dict[str, torch.Tensor]:
     return load_weights(found.path / ADAPTER)
 
 
-def test_captions_come_from_sidecars_and_all_end_with_the_token(tmp_path: Path) -> None:
+def test_captions_come_from_sidecars_and_all_start_with_the_token(tmp_path: Path) -> None:
     layout = lora_style(tmp_path)
     manifest = layout.read_manifest()
     assert manifest["images"][0]["caption"] == "three red blobs on white."
     assert "caption" not in manifest["images"][1]
     captions = captions_for(layout)
     token = style_token("blobs")
-    assert captions[0] == f"three red blobs on white, {token}"
-    assert all(c.endswith(token) for c in captions) and len(set(captions[1:])) == 1
+    assert captions[0] == f"{token}, three red blobs on white"
+    assert all(c.startswith(token) for c in captions) and len(set(captions[1:])) == 1
 
 
 def test_a_resumed_lora_ends_with_the_same_adapter_as_an_unbroken_run(
@@ -212,7 +212,10 @@ def test_the_diffusion_painter_paints_through_the_lora_and_records_it(
         lora_scale=0.0,
     )
     plain_token = DiffusionPainter(plain)
-    plain_token.prompt_for = DiffusionPainter(zero).prompt_for  # type: ignore[method-assign]
+    weights = find_lora(layout.root)
+    plain_token.prompt_for = (  # type: ignore[method-assign]
+        lambda poem, lora=None: DiffusionPainter(zero).prompt_for(poem, weights)
+    )
     assert (
         DiffusionPainter(zero).paint(poem, size=64, seed=5).image.tobytes()
         == plain_token.paint(poem, size=64, seed=5).image.tobytes()
@@ -349,3 +352,41 @@ def test_a_lora_that_no_stage_uses_is_warned_about(
     with caplog.at_level("WARNING", logger="bot.chain"):
         Chain(Settings())
     assert "LORA=masks is set but no stage uses the diffusion model (image: ink" in caplog.text
+
+
+def test_a_lora_the_model_cannot_take_is_refused_not_silently_skipped(
+    tmp_path: Path, tiny_sd: Path, tiny_flux: Path
+) -> None:
+    from core.errors import ConfigError
+    from generators.errors import GenerationError
+    from generators.image.diffusion import DiffusionPainter, DiffusionPainterOptions
+    from generators.poem.grammar import GrammarPoemWriter
+
+    layout = lora_style(tmp_path)
+    train_lora(layout, options(tiny_sd, steps=1))
+    poem = GrammarPoemWriter().write(seed=2)
+
+    def paint(model: Path, lora: Path) -> None:
+        chosen = DiffusionPainterOptions(
+            model=str(model), device="cpu", dtype="float32", steps=1, lora=str(lora)
+        )
+        DiffusionPainter(chosen).paint(poem, size=64, seed=1)
+
+    with pytest.raises(ConfigError, match="IMAGE_MODEL=.* is flux: it cannot take it"):
+        paint(tiny_flux, layout.root)
+    # peft's own layout (what resuming reads) holds no keys diffusers maps onto the UNet.
+    saved = latest_checkpoint(layout.lora.checkpoints, LORA_WEIGHTS)
+    assert saved is not None
+    with pytest.raises(GenerationError, match="holds nothing for this model's UNet"):
+        paint(tiny_sd, saved.path / ADAPTER)
+
+
+def test_an_inpainting_model_is_refused_for_training(tmp_path: Path, tiny_sd: Path) -> None:
+    import shutil
+
+    inpainting = tmp_path / "inpainting"
+    shutil.copytree(tiny_sd, inpainting)
+    config = inpainting / "unet" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "in_channels": 9}))
+    with pytest.raises(StyleError, match="9 input channels.*needs a text-to-image model"):
+        train_lora(lora_style(tmp_path), options(inpainting))
