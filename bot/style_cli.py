@@ -76,6 +76,11 @@ def add_style_parser(commands: Any) -> None:
         "--sample-steps", type=int, help="lora: denoising steps of the sample grids (default 2)"
     )
     train.add_argument(
+        "--sample-guidance",
+        type=float,
+        help="lora: classifier-free guidance of the sample grids (default 0, for turbo models)",
+    )
+    train.add_argument(
         "--gradient-checkpointing",
         action="store_true",
         help="lora: recompute activations to save memory (slower; for large models)",
@@ -263,7 +268,11 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
     for name in ("steps", "batch_size", "width", "latent", "checkpoint_every", "sample_every"):
         _positive(name.replace("_", "-"), getattr(args, name))
-    _refuse_other_backends(args, "gan", ("model", "rank", "sample_steps", "gradient_checkpointing"))
+    _refuse_other_backends(
+        args,
+        "gan",
+        ("model", "rank", "sample_steps", "sample_guidance", "gradient_checkpointing"),
+    )
     layout = StyleLayout.of(settings.data_dir / "styles", args.name)
     manifest = layout.read_manifest()
     schedule = {
@@ -360,6 +369,7 @@ def _train_lora(args: argparse.Namespace, settings: Settings) -> int:
         checkpoint_every=args.checkpoint_every,
         sample_every=args.sample_every,
         sample_steps=args.sample_steps,
+        sample_guidance=args.sample_guidance,
     )
     schedule.update(
         precision=args.precision,

@@ -130,6 +130,8 @@ class LoraOptions:
             raise ValueError(f"`precision` must be one of {', '.join(PRECISIONS)}")
         if self.seed < 0:
             raise ValueError(f"`seed` must be 0 or more, got {self.seed}")
+        if self.sample_guidance < 0:
+            raise ValueError(f"`sample_guidance` must be 0 or more, got {self.sample_guidance}")
         if not self.model.strip():
             raise ValueError("`model` must name the diffusion model to fine-tune")
 

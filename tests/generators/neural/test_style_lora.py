@@ -173,6 +173,8 @@ def test_the_cli_trains_a_lora_and_refuses_gan_options(
     assert "lora trained to step 1" in listed and "(lora, steps 0-1) finished" in listed
     assert main([*argv[:5], "--width", "8"]) == 2
     assert "--width" in capsys.readouterr().err
+    assert main(["style", "train", "cli", "--sample-guidance", "7.5"]) == 2
+    assert "--sample-guidance: not an option of --backend gan" in capsys.readouterr().err
 
 
 def test_the_diffusion_painter_paints_through_the_lora_and_records_it(
@@ -390,3 +392,45 @@ def test_an_inpainting_model_is_refused_for_training(tmp_path: Path, tiny_sd: Pa
     config.write_text(json.dumps({**json.loads(config.read_text()), "in_channels": 9}))
     with pytest.raises(StyleError, match="9 input channels.*needs a text-to-image model"):
         train_lora(lora_style(tmp_path), options(inpainting))
+
+
+def test_kill_9_then_resume_continues_the_lora_exactly(tmp_path: Path, tiny_sd: Path) -> None:
+    import os
+    import signal
+    import sys
+
+    from generators.style.lora import options_from_lora_checkpoint
+    from tests.generators.style_collections import ONE_THREAD_ENV
+    from tests.processes import REPO, WatchedProcess
+
+    killed = lora_style(tmp_path / "killed" / "data", "same")
+    argv = [sys.executable, "-m", "bot", "style", "train", "same", "--backend", "lora"]
+    argv += ["--model", str(tiny_sd), "--steps", "100000", "--checkpoint-every", "2"]
+    argv += ["--sample-every", "0", "--rank", "4", "--batch-size", "2", "--lr", "0.001"]
+    argv += ["--device", "cpu"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAVI_", "ACCELERATE_"))}
+    env.update(ONE_THREAD_ENV, DATA_DIR=str(tmp_path / "killed" / "data"), PYTHONPATH=str(REPO))
+    process = WatchedProcess(argv, env=env, cwd=tmp_path)
+    try:
+        process.wait_for_line("checkpoint saved at step 2")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        output = process.wait()
+    assert process.returncode == -signal.SIGKILL, output
+    saved = latest_checkpoint(killed.lora.checkpoints, LORA_WEIGHTS)
+    assert saved is not None and saved.step >= 2
+    resume_at = saved.step
+
+    # Whatever the dead run left half-done is ignored: two more steps from the checkpoint...
+    options = options_from_lora_checkpoint(
+        saved, steps=resume_at + 2, checkpoint_every=2, sample_every=0, device="cpu"
+    )
+    result = train_lora(killed, options)
+    assert (result.resumed_from, result.step) == (resume_at, resume_at + 2)
+    logged = [json.loads(line)["step"] for line in killed.lora.loss_log.read_text().splitlines()]
+    assert logged == list(range(1, resume_at + 3))
+    # ...end where an unbroken run of as many steps ends, bit for bit.
+    straight = lora_style(tmp_path / "straight", "same")
+    train_lora(straight, options)
+    one, two = adapter(straight), adapter(killed)
+    assert one.keys() == two.keys() and all(torch.equal(one[k], two[k]) for k in one)
