@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -113,3 +114,23 @@ class WatchedProcess:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         return self.wait(timeout)
+
+
+def kavi_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment for a `python -m bot` child: DATA_DIR set, no KAVI_/ACCELERATE_ leaks."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAVI_", "ACCELERATE_"))}
+    env.update(extra or {}, DATA_DIR=str(data_dir), PYTHONPATH=str(REPO))
+    return env
+
+
+def signal_after_line(
+    argv: Sequence[str], *, env: dict[str, str], cwd: Path, line: str, signum: int
+) -> WatchedProcess:
+    """Start `argv`, send `signum` once it prints `line`, wait for it to end; the process."""
+    process = WatchedProcess(argv, env=env, cwd=cwd)
+    try:
+        process.wait_for_line(line)
+        process.send_signal(signum)
+    finally:
+        process.wait()
+    return process

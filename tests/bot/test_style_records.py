@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import sys
@@ -26,7 +25,7 @@ from tests.generators.style_collections import (  # noqa: F401
     make_collection,
     one_torch_thread,
 )
-from tests.processes import REPO, WatchedProcess
+from tests.processes import kavi_env, signal_after_line
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TINY = ["--width", "4", "--latent", "8", "--batch-size", "4", "--device", "cpu"]
@@ -171,17 +170,16 @@ def test_a_run_left_running_is_closed_by_the_next_train_and_a_busy_style_is_refu
 def test_a_train_killed_with_9_is_closed_as_interrupted_at_its_last_checkpoint(
     prepared: str, tmp_path: Path, data_dir: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAVI_", "ACCELERATE_"))}
-    env.update(ONE_THREAD_ENV, DATA_DIR=str(data_dir), PYTHONPATH=str(REPO))
     argv = [sys.executable, "-m", "bot", "style", "train", "blobs", "--steps", "100000"]
     argv += ["--checkpoint-every", "2", "--sample-every", "1000", *TINY]
-    process = WatchedProcess(argv, env=env, cwd=tmp_path)
-    try:
-        process.wait_for_line("checkpoint saved at step 2")
-        process.send_signal(signal.SIGKILL)
-    finally:
-        output = process.wait()
-    assert process.returncode == -signal.SIGKILL, output
+    process = signal_after_line(
+        argv,
+        env=kavi_env(data_dir, ONE_THREAD_ENV),
+        cwd=tmp_path,
+        line="checkpoint saved at step 2",
+        signum=signal.SIGKILL,
+    )
+    assert process.returncode == -signal.SIGKILL, process.output
     db = archive(data_dir)
     (killed,) = training_runs(db, "blobs")
     assert killed.status == TrainingStatus.RUNNING and killed.pid == process.pid

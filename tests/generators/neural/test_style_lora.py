@@ -395,28 +395,23 @@ def test_an_inpainting_model_is_refused_for_training(tmp_path: Path, tiny_sd: Pa
 
 
 def test_kill_9_then_resume_continues_the_lora_exactly(tmp_path: Path, tiny_sd: Path) -> None:
-    import os
     import signal
     import sys
 
     from generators.style.lora import options_from_lora_checkpoint
     from tests.generators.style_collections import ONE_THREAD_ENV
-    from tests.processes import REPO, WatchedProcess
+    from tests.processes import kavi_env, signal_after_line
 
     killed = lora_style(tmp_path / "killed" / "data", "same")
     argv = [sys.executable, "-m", "bot", "style", "train", "same", "--backend", "lora"]
     argv += ["--model", str(tiny_sd), "--steps", "100000", "--checkpoint-every", "2"]
     argv += ["--sample-every", "0", "--rank", "4", "--batch-size", "2", "--lr", "0.001"]
     argv += ["--device", "cpu"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAVI_", "ACCELERATE_"))}
-    env.update(ONE_THREAD_ENV, DATA_DIR=str(tmp_path / "killed" / "data"), PYTHONPATH=str(REPO))
-    process = WatchedProcess(argv, env=env, cwd=tmp_path)
-    try:
-        process.wait_for_line("checkpoint saved at step 2")
-        process.send_signal(signal.SIGKILL)
-    finally:
-        output = process.wait()
-    assert process.returncode == -signal.SIGKILL, output
+    env = kavi_env(tmp_path / "killed" / "data", ONE_THREAD_ENV)
+    process = signal_after_line(
+        argv, env=env, cwd=tmp_path, line="checkpoint saved at step 2", signum=signal.SIGKILL
+    )
+    assert process.returncode == -signal.SIGKILL, process.output
     saved = latest_checkpoint(killed.lora.checkpoints, LORA_WEIGHTS)
     assert saved is not None and saved.step >= 2
     resume_at = saved.step
