@@ -444,7 +444,7 @@ def _draw(layout: Any, checkpoint: Any, backend: str, count: int, seed: int) -> 
     if backend == "lora":
         from generators.style.lora_sample import sample_lora
 
-        return sample_lora(layout, count, seed=seed)
+        return sample_lora(checkpoint, count, seed=seed)
     from generators.style.sample import sample
 
     return sample(checkpoint, count, seed=seed)

@@ -29,7 +29,6 @@ from generators.style.checkpoint import (
     latest_checkpoint,
     load_optimizers,
     load_weights,
-    remove_unfinished,
     write_checkpoint,
 )
 from generators.style.layout import StyleError, StyleLayout, atomic_path
@@ -42,13 +41,14 @@ from generators.style.train import (
     TrainReporter,
     TrainResult,
     batch_indices,
+    begin_result,
     check_resumable,
     finish_training,
     make_accelerator,
+    open_run,
     restore_scaler,
     scaler_state,
     step_seed,
-    trim_log,
 )
 
 if TYPE_CHECKING:
@@ -354,16 +354,7 @@ def train_lora(
     accelerator = make_accelerator(options)
     main = accelerator.is_main_process
     world, rank = accelerator.num_processes, accelerator.process_index
-    if main:
-        run.root.mkdir(parents=True, exist_ok=True)
-        remove_unfinished(run.checkpoints)
-        if fresh:
-            import shutil
-
-            for path in (run.checkpoints, run.samples):
-                shutil.rmtree(path, ignore_errors=True)
-            run.loss_log.unlink(missing_ok=True)
-    accelerator.wait_for_everyone()
+    open_run(accelerator, run, fresh=fresh)
 
     torch.manual_seed(options.seed)
     parts = _load_parts(folder, accelerator.device, accelerator.mixed_precision, options)
@@ -396,26 +387,8 @@ def train_lora(
         restore_scaler(accelerator, resume)
     raw_unet = accelerator.unwrap_model(unet)
 
-    result = TrainResult(
-        step=start,
-        resumed_from=start,
-        checkpoint=resume,
-        main_process=main,
-        processes=world,
-        device=accelerator.device.type,
-        precision=accelerator.mixed_precision,
-    )
+    result = begin_result(accelerator, resume, reporter, loss_log=run.loss_log, steps=options.steps)
     token = style_token(layout.name)
-    if main:
-        if resume is not None:
-            reporter.message(f"resuming from step {start} ({resume.path})")
-        trim_log(run.loss_log, start)
-        if start >= options.steps:
-            reporter.message(
-                f"already trained to step {start}; ask for more steps (--steps) to go on"
-            )
-        else:
-            reporter.start(first_step=start, total=options.steps)
 
     def checkpoint(step: int) -> None:
         if not main:

@@ -7,9 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from generators.image.diffusion import DiffusionOptions, call_options, load_text2image
-from generators.style.checkpoint import require_checkpoint
-from generators.style.layout import StyleLayout
-from generators.style.lora import LORA_WEIGHTS, SAMPLE_PROMPTS
+from generators.style.lora import SAMPLE_PROMPTS
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -17,13 +15,8 @@ if TYPE_CHECKING:
     from generators.style.checkpoint import Checkpoint
 
 
-def lora_checkpoint(layout: StyleLayout) -> Checkpoint:
-    """The style's newest LoRA checkpoint, or StyleError saying how to train one."""
-    return require_checkpoint(layout.lora.checkpoints, layout.name, LORA_WEIGHTS, "lora")
-
-
 def sample_lora(
-    layout: StyleLayout,
+    checkpoint: Checkpoint,
     count: int,
     *,
     seed: int,
@@ -31,14 +24,13 @@ def sample_lora(
     steps: int = 2,
     scale: float = 1.0,
 ) -> list[Image]:
-    """`count` pictures of the fixed scenes in the style, seeds `seed`, `seed` + 1, ..."""
+    """`count` pictures of the fixed scenes through a LoRA checkpoint, seeds `seed` onward."""
     import torch
 
     from generators.torch_runtime import cpu_generator
 
     if count < 1:
         raise ValueError(f"`count` must be at least 1, got {count}")
-    checkpoint = lora_checkpoint(layout)
     state = checkpoint.state
     options = DiffusionOptions(
         model=str(state["model"]),

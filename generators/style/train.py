@@ -31,7 +31,7 @@ from generators.style.checkpoint import (
     remove_unfinished,
     save_checkpoint,
 )
-from generators.style.layout import StyleError, StyleLayout, atomic_path
+from generators.style.layout import RunFolder, StyleError, StyleLayout, atomic_path
 from generators.style.model import GanArchitecture
 from generators.style.plot import plot_losses, read_log
 
@@ -325,6 +325,54 @@ class StepBook:
         return bool(self.accelerator.reduce(flag, "sum").item() > 0)
 
 
+def open_run(accelerator: Accelerator, run: RunFolder, *, fresh: bool) -> None:
+    """The main process readies the run's folder (drops unfinished checkpoints; with `fresh`,
+    every checkpoint, grid and log line); every process waits for it."""
+    if accelerator.is_main_process:
+        run.root.mkdir(parents=True, exist_ok=True)
+        remove_unfinished(run.checkpoints)
+        if fresh:
+            import shutil
+
+            for folder in (run.checkpoints, run.samples):
+                shutil.rmtree(folder, ignore_errors=True)
+            run.loss_log.unlink(missing_ok=True)
+    accelerator.wait_for_everyone()
+
+
+def begin_result(
+    accelerator: Accelerator,
+    resume: Checkpoint | None,
+    reporter: TrainReporter,
+    *,
+    loss_log: Path,
+    steps: int,
+) -> TrainResult:
+    """The run's result as it starts (from `resume`'s step); the main process trims the log to
+    that step and says where training starts, or that it has nothing left to do."""
+    start = resume.step if resume is not None else 0
+    result = TrainResult(
+        step=start,
+        resumed_from=start,
+        checkpoint=resume,
+        main_process=accelerator.is_main_process,
+        processes=accelerator.num_processes,
+        device=accelerator.device.type,
+        precision=accelerator.mixed_precision,
+    )
+    if accelerator.is_main_process:
+        if resume is not None:
+            reporter.message(f"resuming from step {start} ({resume.path})")
+        trim_log(loss_log, start)
+        if start >= steps:
+            reporter.message(
+                f"already trained to step {start}; ask for more steps (--steps) to go on"
+            )
+        else:
+            reporter.start(first_step=start, total=steps)
+    return result
+
+
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     import torch
 
@@ -365,16 +413,7 @@ def train_gan(
     accelerator = make_accelerator(options)
     main = accelerator.is_main_process
     world, rank = accelerator.num_processes, accelerator.process_index
-    if main:
-        layout.gan.mkdir(parents=True, exist_ok=True)
-        remove_unfinished(layout.checkpoints)
-        if fresh:
-            import shutil
-
-            for folder in (layout.checkpoints, layout.samples):
-                shutil.rmtree(folder, ignore_errors=True)
-            layout.loss_log.unlink(missing_ok=True)
-    accelerator.wait_for_everyone()
+    open_run(accelerator, layout.run("gan"), fresh=fresh)
 
     torch.manual_seed(options.seed)
     generator = Generator(arch)
@@ -403,25 +442,9 @@ def train_gan(
     raw_d = accelerator.unwrap_model(discriminator)
     fixed = latents(SAMPLE_GRID, arch.latent, options.seed + 1)
 
-    result = TrainResult(
-        step=start,
-        resumed_from=start,
-        checkpoint=resume,
-        main_process=main,
-        processes=world,
-        device=accelerator.device.type,
-        precision=accelerator.mixed_precision,
+    result = begin_result(
+        accelerator, resume, reporter, loss_log=layout.loss_log, steps=options.steps
     )
-    if main:
-        if resume is not None:
-            reporter.message(f"resuming from step {start} ({resume.path})")
-        trim_log(layout.loss_log, start)
-        if start >= options.steps:
-            reporter.message(
-                f"already trained to step {start}; ask for more steps (--steps) to go on"
-            )
-        else:
-            reporter.start(first_step=start, total=options.steps)
 
     def checkpoint(step: int) -> None:
         if not main:
